@@ -1,0 +1,73 @@
+/*
+ * cdc-bridge: binlog -> Kafka -> PostgreSQL.  One binary, subcommands.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+
+typedef struct {
+    const char  *name;
+    int        (*run)(int argc, char **argv);
+    const char  *help;
+} cdc_command_t;
+
+
+static const cdc_command_t  cdc_commands[] = {
+    { "run", cdc_cmd_run, "stream the binlog into Kafka" },
+    { "sink", cdc_cmd_sink, "apply a service's changes into PostgreSQL" },
+    { "verify", cdc_cmd_verify, "compare source and target tables" },
+    { "status", cdc_cmd_status, "print sync lag per service" },
+    { "check-config", cdc_cmd_check_config, "validate the configuration" },
+    { "dev-kafka", cdc_cmd_dev_kafka,
+      "run an in-memory Kafka for tests and demos" },
+    { NULL, NULL, NULL }
+};
+
+
+static void
+cdc_usage(FILE *out)
+{
+    const cdc_command_t  *c;
+
+    fprintf(out, "usage: cdc-bridge COMMAND [-c FILE] [options]\n\n");
+
+    for (c = cdc_commands; c->name; c++) {
+        fprintf(out, "  %-14s %s\n", c->name, c->help);
+    }
+
+    fprintf(out, "\nFILE defaults to config/cdc-bridge.conf; every key can "
+            "be set as CDC_<SECTION>_<KEY>.\n");
+}
+
+
+int
+main(int argc, char **argv)
+{
+    const cdc_command_t  *c;
+
+    if (argc < 2) {
+        cdc_usage(stderr);
+        return 2;
+    }
+
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0
+        || strcmp(argv[1], "help") == 0)
+    {
+        cdc_usage(stdout);
+        return 0;
+    }
+
+    for (c = cdc_commands; c->name; c++) {
+        if (strcmp(argv[1], c->name) == 0) {
+            return c->run(argc - 1, argv + 1);
+        }
+    }
+
+    fprintf(stderr, "cdc-bridge: unknown command \"%s\"\n\n", argv[1]);
+    cdc_usage(stderr);
+
+    return 2;
+}
