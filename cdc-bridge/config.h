@@ -92,6 +92,8 @@ typedef struct {
     char   *ssl_ca;
     int     max_inflight_kb;            /* producer queue bound */
     int     linger_ms;
+    int     message_timeout_ms;         /* 0: retry until delivered */
+    char   *compression;                /* none, gzip, snappy, lz4, zstd */
 
     /* [checkpoint] */
     char   *checkpoint_dir;
@@ -99,6 +101,9 @@ typedef struct {
 
     /* [metrics] */
     char   *metrics_listen;             /* host:port of `run`; "" none */
+
+    /* [log] */
+    int     log_level;                  /* cdc_log_level_t, log.h */
 
     /* [service.NAME] */
     cdc_service_conf_t  services[CDC_CONFIG_MAX_SERVICES];
