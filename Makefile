@@ -38,10 +38,10 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 MODULE_SRCS := $(wildcard ngx_strangler_module/*.c ngx_strangler_module/*.h \
                  ngx_strangler_module/config include/strangler/*.h)
 
-.PHONY: all module bridge unit deps test check demo demo-stop bench fuzz \
+.PHONY: all module bridge unit ctl deps test check demo demo-stop bench fuzz \
         style clean
 
-all: module bridge unit
+all: module bridge unit ctl
 
 module: $(BUILD)/ngx_http_strangler_module.so
 
@@ -49,6 +49,18 @@ $(BUILD)/ngx_http_strangler_module.so: $(MODULE_SRCS) auto/build-module
 	auto/build-module $(BUILD)
 
 bridge: $(BUILD)/cdc-bridge $(BUILD)/asan/cdc-bridge
+
+# strangler-ctl: the operator's command (docs/operations.md)
+CTL_SRCS := $(wildcard ngx_strangler_module/ctl/*.c)
+CTL_HDRS := $(wildcard ngx_strangler_module/ctl/*.h) include/strangler/bucket.h \
+            include/strangler/lagfile.h
+
+ctl: $(BUILD)/strangler-ctl
+
+$(BUILD)/strangler-ctl: $(CTL_SRCS) $(CTL_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude $(CFLAGS) -o $@ $(CTL_SRCS) \
+	    -ljansson
 
 $(BUILD)/obj/%.o: %.c $(BRIDGE_HDRS)
 	@mkdir -p $(dir $@)
