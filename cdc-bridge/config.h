@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 
 #define CDC_CONFIG_DEFAULT_FILE  "config/cdc-bridge.conf"
@@ -58,7 +59,9 @@ typedef struct {
 
 
 typedef struct {
-    char   *file;                       /* the file that was loaded */
+    char   *file;                       /* the file that was loaded;
+                                           "" when none (environment
+                                           only, see cdc_config_load) */
 
     /* [source] */
     char   *src_host;
@@ -108,13 +111,19 @@ typedef struct {
     /* [service.NAME] */
     cdc_service_conf_t  services[CDC_CONFIG_MAX_SERVICES];
     size_t              nservices;
+
+    void   *priv;                       /* config.c: where each key was
+                                           set, for cdc_config_print() */
 } cdc_config_t;
 
 
 /*
  * Loads file (NULL: CDC_CONFIG_DEFAULT_FILE) and the environment.  On error
  * returns -1 with "file:line: message naming the key and value" in err;
- * touches no database or broker.
+ * touches no database or broker.  A file named explicitly must exist; the
+ * default file may be absent, then the environment alone must supply the
+ * required keys (CDC_SOURCE_TABLES at least).  cf is zeroed first; call
+ * cdc_config_free() after a success or a failure alike.
  */
 int cdc_config_load(cdc_config_t *cf, const char *file, char *err,
     size_t errlen);
@@ -128,6 +137,18 @@ int cdc_config_topic(const cdc_config_t *cf, const char *db,
 /* Does db.table match the source tables/exclude patterns? */
 int cdc_config_table_wanted(const cdc_config_t *cf, const char *db,
     const char *table);
+
+/*
+ * Prints every key's effective value and where it came from (file:line,
+ * environment variable, default); secrets print as "(set)" only.
+ */
+void cdc_config_print(const cdc_config_t *cf, FILE *out);
+
+/*
+ * Prints the key table (section, name, type, default, environment name,
+ * meaning) as Markdown table rows, for docs/cdc-bridge.md.
+ */
+void cdc_config_print_keys(FILE *out);
 
 
 #endif /* CDC_CONFIG_H */
