@@ -1,0 +1,188 @@
+
+/*
+ * ngx_strangler_module: the decision for one request, in this order:
+ *
+ *   no route matched           legacy (strangler_legacy)   no_route
+ *   override header + token    the side it names           override
+ *   method not in "methods"    legacy                      method
+ *   otherwise                  bucket < percent            split
+ *
+ * The split is a pure function of (route name, key, percent), see
+ * include/strangler/bucket.h, so it needs no state and no coordination.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <strangler/bucket.h>
+
+#include "ngx_http_strangler_module.h"
+#include "ngx_http_strangler_route.h"
+#include "ngx_http_strangler_split.h"
+
+
+static ngx_int_t ngx_http_strangler_split_override(ngx_http_request_t *r,
+    ngx_http_strangler_loc_conf_t *slcf);
+static ngx_uint_t ngx_http_strangler_split_bucket(ngx_http_request_t *r,
+    ngx_http_strangler_route_t *route);
+
+
+void
+ngx_http_strangler_split_decide(ngx_http_request_t *r,
+    ngx_http_strangler_loc_conf_t *slcf, ngx_http_strangler_route_t *route,
+    ngx_http_strangler_ctx_t *ctx)
+{
+    ngx_int_t   forced;
+    ngx_uint_t  bucket;
+
+    ctx->route = route;
+
+    if (route == NULL) {
+        ctx->target = NGX_HTTP_STRANGLER_LEGACY;
+        ctx->reason = NGX_HTTP_STRANGLER_REASON_NO_ROUTE;
+        ctx->upstream = &slcf->legacy;
+        return;
+    }
+
+    ctx->node = route->node;
+
+    if (slcf->override_header.len) {
+        forced = ngx_http_strangler_split_override(r, slcf);
+
+        if (forced != NGX_DECLINED) {
+            ctx->target = forced;
+            ctx->reason = NGX_HTTP_STRANGLER_REASON_OVERRIDE;
+            goto done;
+        }
+    }
+
+    if (route->methods && !(r->method & route->methods)) {
+        ctx->target = NGX_HTTP_STRANGLER_LEGACY;
+        ctx->reason = NGX_HTTP_STRANGLER_REASON_METHOD;
+        goto done;
+    }
+
+    bucket = ngx_http_strangler_split_bucket(r, route);
+
+    ctx->target = strangler_to_service(bucket, route->percent)
+                  ? NGX_HTTP_STRANGLER_SERVICE : NGX_HTTP_STRANGLER_LEGACY;
+    ctx->reason = NGX_HTTP_STRANGLER_REASON_SPLIT;
+
+done:
+
+    ctx->upstream = &route->upstream[ctx->target];
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "strangler: route \"%V\" target %V reason %V upstream %V",
+                   &route->name, &ngx_http_strangler_targets[ctx->target],
+                   &ngx_http_strangler_reasons[ctx->reason], ctx->upstream);
+}
+
+
+/*
+ * "NAME: service:TOKEN" or "NAME: legacy:TOKEN".  Returns the target, or
+ * NGX_DECLINED when the header is missing, malformed or the token is wrong.
+ * The token is compared in constant time and never logged.
+ */
+
+static ngx_int_t
+ngx_http_strangler_split_override(ngx_http_request_t *r,
+    ngx_http_strangler_loc_conf_t *slcf)
+{
+    u_char           *p, *end, diff;
+    size_t            len, i;
+    ngx_int_t         target;
+    ngx_uint_t        n;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (n = 0; /* void */ ; n++) {
+
+        if (n >= part->nelts) {
+            if (part->next == NULL) {
+                return NGX_DECLINED;
+            }
+
+            part = part->next;
+            h = part->elts;
+            n = 0;
+        }
+
+        if (h[n].hash == 0
+            || h[n].key.len != slcf->override_header.len
+            || ngx_strncasecmp(h[n].key.data, slcf->override_header.data,
+                               h[n].key.len)
+               != 0)
+        {
+            continue;
+        }
+
+        break;
+    }
+
+    p = h[n].value.data;
+    end = p + h[n].value.len;
+
+    if (end - p > 8 && ngx_strncmp(p, "service:", 8) == 0) {
+        target = NGX_HTTP_STRANGLER_SERVICE;
+        p += 8;
+
+    } else if (end - p > 7 && ngx_strncmp(p, "legacy:", 7) == 0) {
+        target = NGX_HTTP_STRANGLER_LEGACY;
+        p += 7;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    len = end - p;
+
+    if (len != slcf->override_token.len) {
+        return NGX_DECLINED;
+    }
+
+    diff = 0;
+
+    for (i = 0; i < len; i++) {
+        diff |= p[i] ^ slcf->override_token.data[i];
+    }
+
+    if (diff != 0) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "strangler: ignored \"%V\" header with a wrong token",
+                      &slcf->override_header);
+        return NGX_DECLINED;
+    }
+
+    return target;
+}
+
+
+static ngx_uint_t
+ngx_http_strangler_split_bucket(ngx_http_request_t *r,
+    ngx_http_strangler_route_t *route)
+{
+    ngx_str_t  key;
+
+    key.len = 0;
+
+    if (route->key != NULL
+        && ngx_http_complex_value(r, route->key, &key) != NGX_OK)
+    {
+        key.len = 0;
+    }
+
+    /* an empty key (say, no cookie yet) falls back to the client address */
+
+    if (key.len == 0) {
+        key = r->connection->addr_text;
+    }
+
+    return strangler_bucket(route->name.data, route->name.len,
+                            key.data, key.len);
+}
