@@ -1,13 +1,1327 @@
-/* placeholder until its owner lands it: see commands.h */
+/*
+ * `cdc-bridge run`: binlog -> Kafka.
+ *
+ * One thread does the work, in the manner of librdkafka's
+ * examples/producer.c: fetch a binlog event, feed it to the stream
+ * processor (stream.h), whose callbacks produce one message per row
+ * change; rd_kafka_poll() on every pass serves delivery reports; a full
+ * producer queue means poll and retry, never buffer more.  The metrics
+ * HTTP server runs on its own thread and reads a status copy under a
+ * mutex.  Signals only set a flag.
+ *
+ * Delivery and checkpoints: every message carries a sequence number; the
+ * tracker (checkpoint.c) turns delivery reports into "everything up to n
+ * is acknowledged" and a transaction's commit position becomes durable
+ * only when everything produced before it is.  A failed delivery is fatal
+ * and nothing past it is ever checkpointed.
+ */
 
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "config.h"
+#include "kafka.h"
+#include "log.h"
+#include "metrics.h"
+#include "source/replay.h"
+#include "source/source.h"
+#include "source/stream.h"
+
+
+#define CDC_RUN_ACK_WINDOW     (1u << 22)
+#define CDC_RUN_COMMITS        (1u << 16)
+#define CDC_RUN_MAX_TABLES     4096
+
+
+typedef struct {
+    char            name[256];          /* db.table */
+    uint64_t        n[4];               /* c u d r */
+    cdc_series_t   *s[4];
+} cdc_run_table_t;
+
+
+struct cdc_run_s {
+    cdc_config_t           *cf;
+    rd_kafka_t             *rk;
+    cdc_acks_t              acks;
+    cdc_checkpoint_t        ck;
+    cdc_heartbeat_t         hb;
+    volatile sig_atomic_t  *stop;
+
+    /* positions: read (last event fed), handed (last commit whose events
+       were all given to the producer), ck.pos (durable) */
+    cdc_src_pos_t           read_pos;
+    cdc_src_pos_t           handed;
+    int                     have_handed;
+
+    int64_t                 last_event_ms;  /* source commit time, read */
+    int64_t                 last_beat_ms;   /* newest heartbeat row seen */
+    int64_t                 caught_up_ms;   /* server said: nothing new */
+    int64_t                 ckpt_written_ms;
+    int                     ckpt_failing;
+    char                    ckpt_err[512];
+    uint64_t                produced;
+    uint64_t                delivered;
+    uint64_t                reconnects;
+    char                    phase[32];
+
+    cdc_run_table_t        *tables;
+    size_t                  ntables;
+    cdc_run_table_t        *last_table;
+
+    cdc_metrics_t          *metrics;
+    cdc_http_t             *http;
+    cdc_metric_t           *m_events;
+    cdc_series_t           *m_delivered;
+    cdc_series_t           *m_lag;
+    cdc_series_t           *m_inflight;
+    cdc_series_t           *m_pos;
+    cdc_series_t           *m_ckpt_pos;
+    cdc_series_t           *m_ckpt_age;
+    cdc_series_t           *m_ckpt_errors;
+    cdc_series_t           *m_reconnects;
+
+    pthread_mutex_t         lock;       /* what /status reads */
+};
+
+
+static volatile sig_atomic_t  cdc_run_stopping;
+
+
+static void
+cdc_run_signal(int signo)
+{
+    cdc_run_stopping = 1;
+}
+
+
+/* -------------------------------------------------------- kafka */
+
+static void
+cdc_run_dr(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+    cdc_run_t  *r;
+    uint64_t    seq;
+    char        why[256];
+
+    r = opaque;
+    seq = (uint64_t) (uintptr_t) msg->_private;
+
+    if (msg->err) {
+        snprintf(why, sizeof(why), "topic %s partition %d: %s",
+                 rd_kafka_topic_name(msg->rkt), (int) msg->partition,
+                 rd_kafka_err2str(msg->err));
+        cdc_acks_delivered(&r->acks, seq, 0, why);
+        return;
+    }
+
+    cdc_acks_delivered(&r->acks, seq, 1, NULL);
+    r->delivered++;
+    cdc_series_add(r->m_delivered, 1);
+}
+
+
+static cdc_run_table_t *
+cdc_run_table(cdc_run_t *r, const char *db, const char *table)
+{
+    char              name[256];
+    size_t            i;
+    cdc_run_table_t  *t, *n;
+    static const char *ops[4] = { "c", "u", "d", "r" };
+
+    if (snprintf(name, sizeof(name), "%s.%s", db, table)
+        >= (int) sizeof(name))
+    {
+        return NULL;
+    }
+
+    if (r->last_table && strcmp(r->last_table->name, name) == 0) {
+        return r->last_table;
+    }
+
+    for (i = 0; i < r->ntables; i++) {
+        if (strcmp(r->tables[i].name, name) == 0) {
+            r->last_table = &r->tables[i];
+            return r->last_table;
+        }
+    }
+
+    if (r->ntables == CDC_RUN_MAX_TABLES) {
+        return NULL;
+    }
+
+    pthread_mutex_lock(&r->lock);
+
+    if (r->tables == NULL) {
+        n = calloc(CDC_RUN_MAX_TABLES, sizeof(cdc_run_table_t));
+        if (n == NULL) {
+            pthread_mutex_unlock(&r->lock);
+            return NULL;
+        }
+        r->tables = n;
+    }
+
+    t = &r->tables[r->ntables];
+    memset(t, 0, sizeof(*t));
+    snprintf(t->name, sizeof(t->name), "%s", name);
+
+    for (i = 0; i < 4; i++) {
+        t->s[i] = cdc_metric_series(r->m_events, name, ops[i], NULL);
+    }
+
+    r->ntables++;
+    pthread_mutex_unlock(&r->lock);
+
+    r->last_table = t;
+
+    return t;
+}
+
+
+int
+cdc_run_produce(cdc_run_t *r, const char *db, const char *table,
+    const char *topic, const char *key, size_t klen, const char *value,
+    size_t vlen, char op)
+{
+    char              err[512];
+    uint64_t          seq;
+    cdc_run_table_t  *t;
+    int               i;
+
+    /* back-pressure: the ack window is full, serve delivery reports */
+    while (cdc_acks_room(&r->acks) == 0) {
+        if (cdc_run_poll(r, 100) != 0) {
+            return -1;
+        }
+    }
+
+    seq = cdc_acks_take(&r->acks);
+
+    if (cdc_kafka_produce(r->rk, topic, key, klen, value, vlen,
+                          (void *) (uintptr_t) seq, r->stop, err,
+                          sizeof(err))
+        != 0)
+    {
+        /* never acknowledged: the tracker stops before it */
+        cdc_acks_delivered(&r->acks, seq, 0, err);
+
+        if (!*r->stop) {
+            cdc_log_error("produce to %s: %s", topic, err);
+        }
+        return -1;
+    }
+
+    r->produced++;
+
+    t = cdc_run_table(r, db, table);
+    if (t) {
+        i = op == 'c' ? 0 : op == 'u' ? 1 : op == 'd' ? 2 : 3;
+        t->n[i]++;
+        cdc_series_add(t->s[i], 1);
+    }
+
+    return 0;
+}
+
+
+int
+cdc_run_poll(cdc_run_t *r, int timeout_ms)
+{
+    char  err[512];
+
+    rd_kafka_poll(r->rk, timeout_ms);
+
+    if (r->acks.failed) {
+        cdc_log_error("delivery failed, stopping without checkpointing "
+                      "past it: %s", r->acks.failed_why);
+        return -1;
+    }
+
+    if (cdc_kafka_fatal(r->rk, err, sizeof(err))) {
+        cdc_log_error("kafka producer failed, stopping: %s", err);
+        r->acks.failed = r->acks.done + 1;
+        return -1;
+    }
+
+    if (cdc_acks_advance(&r->acks)) {
+        cdc_series_set(r->m_inflight, (double) cdc_acks_inflight(&r->acks));
+    }
+
+    if (*r->stop) {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+cdc_run_drain(cdc_run_t *r)
+{
+    while (cdc_acks_inflight(&r->acks) > 0) {
+        if (cdc_run_poll(r, 100) != 0) {
+            return -1;
+        }
+    }
+
+    cdc_acks_advance(&r->acks);
+
+    return 0;
+}
+
+
+cdc_checkpoint_t *
+cdc_run_ckpt(cdc_run_t *r)
+{
+    return &r->ck;
+}
+
+
+volatile sig_atomic_t *
+cdc_run_stop_flag(cdc_run_t *r)
+{
+    return r->stop;
+}
+
+
+void
+cdc_run_set_phase(cdc_run_t *r, const char *phase)
+{
+    pthread_mutex_lock(&r->lock);
+    snprintf(r->phase, sizeof(r->phase), "%s", phase);
+    pthread_mutex_unlock(&r->lock);
+}
+
+
+/* ------------------------------------------------------------ checkpoint */
+
+static int
+cdc_run_checkpoint_try(cdc_run_t *r)
+{
+    char  err[512];
+
+    if (cdc_checkpoint_save(r->cf->checkpoint_dir, &r->ck, err, sizeof(err))
+        != 0)
+    {
+        cdc_series_add(r->m_ckpt_errors, 1);
+
+        if (!r->ckpt_failing || strcmp(err, r->ckpt_err) != 0) {
+            cdc_log_error("checkpoint write failed, not reading the binlog "
+                          "past the last durable checkpoint until it "
+                          "works (retrying every second): %s", err);
+        }
+
+        pthread_mutex_lock(&r->lock);
+        r->ckpt_failing = 1;
+        snprintf(r->ckpt_err, sizeof(r->ckpt_err), "%s", err);
+        pthread_mutex_unlock(&r->lock);
+        r->ckpt_written_ms = cdc_now_ms();
+        return -1;
+    }
+
+    if (r->ckpt_failing) {
+        cdc_log_info("checkpoint writes work again");
+    }
+
+    pthread_mutex_lock(&r->lock);
+    r->ckpt_failing = 0;
+    r->ckpt_err[0] = '\0';
+    r->ck.updated_ms = cdc_now_ms();
+    pthread_mutex_unlock(&r->lock);
+
+    r->ckpt_written_ms = r->ck.updated_ms;
+    cdc_series_set(r->m_ckpt_pos, (double) r->ck.pos.pos);
+
+    return 0;
+}
+
+
+int
+cdc_run_checkpoint_write(cdc_run_t *r)
+{
+    while (cdc_run_checkpoint_try(r) != 0) {
+        if (cdc_run_poll(r, 1000) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the stream's safe position into the checkpoint when it moved */
+static void
+cdc_run_checkpoint_tick(cdc_run_t *r, int force)
+{
+    int64_t  now;
+
+    now = cdc_now_ms();
+
+    if (!force && now - r->ckpt_written_ms < r->cf->checkpoint_interval_ms
+        && !r->ckpt_failing)
+    {
+        return;
+    }
+
+    if (r->ckpt_failing && !force && now - r->ckpt_written_ms < 1000) {
+        return;
+    }
+
+    cdc_acks_advance(&r->acks);
+
+    if (!r->acks.have_safe) {
+        return;
+    }
+
+    if (!r->ckpt_failing
+        && strcmp(r->acks.safe.file, r->ck.pos.file) == 0
+        && r->acks.safe.pos == r->ck.pos.pos
+        && strcmp(r->acks.safe.gtid, r->ck.pos.gtid) == 0)
+    {
+        r->ckpt_written_ms = now;
+        return;
+    }
+
+    pthread_mutex_lock(&r->lock);
+    r->ck.pos = r->acks.safe;
+    pthread_mutex_unlock(&r->lock);
+
+    (void) cdc_run_checkpoint_try(r);
+}
+
+
+/* -------------------------------------------------------- stream */
+
+static void
+cdc_run_pos_from(cdc_src_pos_t *d, const cdc_stream_pos_t *s)
+{
+    snprintf(d->file, sizeof(d->file), "%s", s->file);
+    d->pos = s->pos;
+    snprintf(d->gtid, sizeof(d->gtid), "%s", s->gtid_state);
+}
+
+
+static int
+cdc_run_filter(void *data, const char *db, const char *table)
+{
+    cdc_run_t  *r;
+
+    r = data;
+
+    return cdc_config_table_wanted(r->cf, db, table)
+           || cdc_heartbeat_is(&r->hb, db, table);
+}
+
+
+/* the heartbeat row's beat_ms in the after image: exact source lag */
+static void
+cdc_run_heartbeat_seen(cdc_run_t *r, const cdc_stream_change_t *c)
+{
+    const char  *after, *p;
+    int64_t      v;
+
+    after = memmem(c->value, c->value_len, "\"after\":", 8);
+    if (after == NULL) {
+        return;
+    }
+
+    p = memmem(after, c->value_len - (size_t) (after - c->value),
+               "\"beat_ms\":", 10);
+    if (p == NULL) {
+        return;
+    }
+
+    v = strtoll(p + 10, NULL, 10);
+    if (v > r->last_beat_ms) {
+        r->last_beat_ms = v;
+    }
+}
+
+
+static int
+cdc_run_emit(void *data, const cdc_stream_change_t *c)
+{
+    cdc_run_t  *r;
+
+    r = data;
+
+    if (c->pos && (int64_t) c->pos->ts_ms > r->last_event_ms) {
+        r->last_event_ms = (int64_t) c->pos->ts_ms;
+    }
+
+    if (cdc_heartbeat_is(&r->hb, c->db, c->table)) {
+        cdc_run_heartbeat_seen(r, c);
+    }
+
+    return cdc_run_produce(r, c->db, c->table, c->topic, c->key,
+                           c->key_len, c->value, c->value_len, c->op);
+}
+
+
+static int
+cdc_run_commit(void *data, const cdc_stream_pos_t *pos)
+{
+    cdc_run_t      *r;
+    cdc_src_pos_t   p;
+
+    r = data;
+
+    cdc_run_pos_from(&p, pos);
+
+    if ((int64_t) pos->ts_ms > r->last_event_ms) {
+        r->last_event_ms = (int64_t) pos->ts_ms;
+    }
+
+    while (cdc_acks_commit(&r->acks, &p, (int64_t) pos->ts_ms) != 0) {
+        if (cdc_run_poll(r, 100) != 0) {
+            return -1;
+        }
+    }
+
+    pthread_mutex_lock(&r->lock);
+    r->handed = p;
+    r->have_handed = 1;
+    pthread_mutex_unlock(&r->lock);
+
+    return 0;
+}
+
+
+static int
+cdc_run_ddl(void *data, const char *db, const char *sql, size_t len,
+    const cdc_stream_pos_t *pos)
+{
+    cdc_log_info("ddl in %s at %s:%" PRIu64 ": %.*s", db, pos->file,
+                 pos->pos, (int) (len > 200 ? 200 : len), sql);
+    return 0;
+}
+
+
+static cdc_stream_t *
+cdc_run_stream_new(cdc_run_t *r, const cdc_src_pos_t *from, char *err,
+    size_t errlen)
+{
+    cdc_stream_t       *s;
+    cdc_stream_opts_t   o;
+
+    memset(&o, 0, sizeof(o));
+    o.topic_prefix = r->cf->topic_prefix;
+    o.server_name = r->cf->topic_prefix;
+    o.verify_checksum = 1;
+    o.filter = cdc_run_filter;
+    o.emit = cdc_run_emit;
+    o.commit = cdc_run_commit;
+    o.ddl = cdc_run_ddl;
+    o.data = r;
+
+    s = cdc_stream_create(&o, err, errlen);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    if (from->file[0] || from->gtid[0]) {
+        cdc_stream_set_position(s, from->file, from->pos ? from->pos : 4,
+                                NULL, from->gtid[0] ? from->gtid : NULL);
+    }
+
+    return s;
+}
+
+
+/* sleeps ms while serving delivery reports; -1 when stopping */
+static int
+cdc_run_wait(cdc_run_t *r, int ms)
+{
+    int64_t  until;
+
+    until = cdc_now_ms() + ms;
+
+    while (cdc_now_ms() < until) {
+        if (cdc_run_poll(r, 100) != 0) {
+            return -1;
+        }
+        cdc_run_checkpoint_tick(r, 0);
+    }
+
+    return 0;
+}
+
+
+static int
+cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
+{
+    int                 backoff, hb_ms, rc, first;
+    char                err[1024], pbuf[CDC_SRC_GTID_MAX + 300];
+    MYSQL              *mysql;
+    MARIADB_RPL        *rpl;
+    MARIADB_RPL_EVENT  *ev;
+    cdc_stream_t       *s;
+    cdc_src_pos_t       from;
+    unsigned int        e;
+    int64_t             now;
+
+    from = *start;
+    backoff = 250;
+    hb_ms = r->cf->heartbeat_interval_ms > 0
+            && r->cf->heartbeat_interval_ms < 500
+            ? r->cf->heartbeat_interval_ms : 500;
+
+    cdc_run_set_phase(r, "streaming");
+
+    while (!*r->stop) {
+        mysql = cdc_source_connect(r->cf, 30 + hb_ms / 1000 * 3, err,
+                                   sizeof(err));
+        rpl = NULL;
+
+        if (mysql) {
+            rpl = cdc_source_rpl_open(mysql, r->cf, &from, hb_ms, err,
+                                      sizeof(err));
+        }
+
+        if (rpl == NULL) {
+            cdc_log_warn("source: %s; retrying in %d ms", err, backoff);
+            if (cdc_run_wait(r, backoff) != 0) {
+                break;
+            }
+            backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
+            continue;
+        }
+
+        s = cdc_run_stream_new(r, &from, err, sizeof(err));
+        if (s == NULL) {
+            cdc_source_rpl_close(rpl);
+            cdc_log_error("stream: %s", err);
+            return -1;
+        }
+
+        cdc_log_info("streaming from %s",
+                     cdc_source_pos_str(&from, pbuf, sizeof(pbuf)));
+
+        ev = NULL;
+        first = 1;
+        rc = 0;
+
+        while (!*r->stop) {
+            if (r->ckpt_failing) {
+                /* nothing past the last durable checkpoint */
+                if (cdc_run_poll(r, 200) != 0) {
+                    rc = -1;
+                    break;
+                }
+                cdc_run_checkpoint_tick(r, 0);
+                continue;
+            }
+
+            ev = mariadb_rpl_fetch(rpl, ev);
+
+            if (ev == NULL) {
+                e = mysql_errno(rpl->mysql);
+
+                if (cdc_source_err_purged(e)) {
+                    cdc_log_error("the start position %s is not in the "
+                                  "server's binlog any more (purged?): %s "
+                                  "(%u). Nothing was skipped; to recover, "
+                                  "remove %s/checkpoint.json to take a new "
+                                  "snapshot, or give --start",
+                                  cdc_source_pos_str(&from, pbuf,
+                                                     sizeof(pbuf)),
+                                  mysql_error(rpl->mysql), e,
+                                  r->cf->checkpoint_dir);
+                    rc = -2;
+                    break;
+                }
+
+                if (!*r->stop) {
+                    cdc_log_warn("replication connection lost: %s (%u); "
+                                 "reconnecting", mysql_error(rpl->mysql),
+                                 e);
+                }
+                break;
+            }
+
+            if (first) {
+                backoff = 250;
+                first = 0;
+            }
+
+            if (ev->event_type == HEARTBEAT_LOG_EVENT) {
+                r->caught_up_ms = cdc_now_ms();
+
+            } else if (cdc_stream_feed(s, ev->raw_data + ev->raw_data_ofs,
+                                       ev->raw_data_size
+                                       - ev->raw_data_ofs,
+                                       err, sizeof(err))
+                       != 0)
+            {
+                if (!*r->stop && !r->acks.failed) {
+                    cdc_log_error("binlog: %s", err);
+                }
+                rc = -1;
+                break;
+            }
+
+            pthread_mutex_lock(&r->lock);
+            cdc_run_pos_from(&r->read_pos, cdc_stream_position(s));
+            pthread_mutex_unlock(&r->lock);
+
+            if (cdc_run_poll(r, 0) != 0) {
+                rc = -1;
+                break;
+            }
+
+            now = cdc_now_ms();
+            cdc_run_checkpoint_tick(r, 0);
+            cdc_heartbeat_tick(&r->hb, r->cf, now);
+        }
+
+        if (ev) {
+            mariadb_free_rpl_event(ev);
+        }
+
+        cdc_stream_destroy(s);
+        cdc_source_rpl_close(rpl);
+
+        if (rc != 0) {
+            return rc == -2 ? -2 : (*r->stop && !r->acks.failed ? 0 : -1);
+        }
+
+        if (*r->stop) {
+            break;
+        }
+
+        /* resume after the last transaction handed to Kafka: a partly
+           read transaction is read again (at-least-once) */
+        if (r->have_handed) {
+            from = r->handed;
+        }
+
+        r->reconnects++;
+        cdc_series_add(r->m_reconnects, 1);
+
+        if (cdc_run_wait(r, backoff) != 0) {
+            break;
+        }
+        backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
+    }
+
+    return 0;
+}
+
+
+/* -------------------------------------------------------- status */
+
+static void
+cdc_run_render(void *data)
+{
+    cdc_run_t  *r;
+    int64_t     now, seen, lag;
+
+    r = data;
+    now = cdc_now_ms();
+
+    pthread_mutex_lock(&r->lock);
+
+    seen = r->last_event_ms;
+    if (r->last_beat_ms > seen) {
+        seen = r->last_beat_ms;
+    }
+
+    lag = seen > 0 ? now - seen : -1;
+
+    if (lag > 0 && r->caught_up_ms > 0 && r->caught_up_ms >= seen) {
+        /* the server said nothing is left to read */
+        lag = now - r->caught_up_ms;
+    }
+
+    cdc_series_set(r->m_lag, lag >= 0 ? (double) lag / 1000.0 : -1);
+    cdc_series_set(r->m_inflight, (double) cdc_acks_inflight(&r->acks));
+    cdc_series_set(r->m_pos, (double) r->read_pos.pos);
+    cdc_series_set(r->m_ckpt_age, r->ck.updated_ms > 0
+                   ? (double) (now - r->ck.updated_ms) / 1000.0 : -1);
+
+    pthread_mutex_unlock(&r->lock);
+}
+
+
+static int
+cdc_run_json_str(char *buf, size_t len, size_t *used, const char *s)
+{
+    int  n;
+
+    n = snprintf(buf + *used, len - *used, "\"");
+    if (n < 0 || (size_t) n >= len - *used) {
+        return -1;
+    }
+    *used += (size_t) n;
+
+    for ( ; *s; s++) {
+        if (*used + 8 >= len) {
+            return -1;
+        }
+
+        if (*s == '"' || *s == '\\') {
+            buf[(*used)++] = '\\';
+            buf[(*used)++] = *s;
+        } else if ((unsigned char) *s < 0x20) {
+            *used += (size_t) snprintf(buf + *used, len - *used, "\\u%04x",
+                                       (unsigned char) *s);
+        } else {
+            buf[(*used)++] = *s;
+        }
+    }
+
+    if (*used + 2 >= len) {
+        return -1;
+    }
+
+    buf[(*used)++] = '"';
+    buf[*used] = '\0';
+
+    return 0;
+}
+
+
+#define cdc_run_cat(...)                                                     \
+    do {                                                                     \
+        int  n_;                                                             \
+        n_ = snprintf(buf + used, len - used, __VA_ARGS__);                  \
+        if (n_ < 0 || (size_t) n_ >= len - used) {                           \
+            goto overflow;                                                   \
+        }                                                                    \
+        used += (size_t) n_;                                                 \
+    } while (0)
+
+
+static void
+cdc_run_json_pos(char *buf, size_t len, size_t *usedp,
+    const cdc_src_pos_t *p, int *ok)
+{
+    size_t  used;
+
+    used = *usedp;
+
+    cdc_run_cat("{\"file\":");
+    if (cdc_run_json_str(buf, len, &used, p->file) != 0) {
+        goto overflow;
+    }
+    cdc_run_cat(",\"pos\":%" PRIu64 ",\"gtid\":", p->pos);
+    if (cdc_run_json_str(buf, len, &used, p->gtid) != 0) {
+        goto overflow;
+    }
+    cdc_run_cat("}");
+
+    *usedp = used;
+    return;
+
+overflow:
+    *ok = 0;
+}
+
+
+static char *
+cdc_run_status(void *data)
+{
+    cdc_run_t  *r;
+    char       *buf;
+    size_t      len, used, i;
+    int64_t     now, seen, lag;
+    int         ok;
+
+    r = data;
+    cdc_run_render(r);
+
+    len = 4096 + r->ntables * 400;
+    buf = malloc(len);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    used = 0;
+    ok = 1;
+    now = cdc_now_ms();
+
+    pthread_mutex_lock(&r->lock);
+
+    seen = r->last_event_ms > r->last_beat_ms ? r->last_event_ms
+                                              : r->last_beat_ms;
+    lag = seen > 0 ? now - seen : -1;
+    if (lag > 0 && r->caught_up_ms > 0 && r->caught_up_ms >= seen) {
+        lag = now - r->caught_up_ms;
+    }
+
+    cdc_run_cat("{\"command\":\"run\",\"phase\":");
+    if (cdc_run_json_str(buf, len, &used, r->phase) != 0) {
+        goto overflow;
+    }
+    cdc_run_cat(",\"source_lag_ms\":%" PRId64 ",\"last_event_ts_ms\":%"
+                PRId64 ",\"last_heartbeat_ms\":%" PRId64
+                ",\"events_produced\":%" PRIu64 ",\"events_delivered\":%"
+                PRIu64 ",\"in_flight\":%" PRIu64 ",\"reconnects\":%" PRIu64
+                ",\"position\":", lag, r->last_event_ms, r->last_beat_ms,
+                r->produced, r->delivered, cdc_acks_inflight(&r->acks),
+                r->reconnects);
+    cdc_run_json_pos(buf, len, &used, &r->read_pos, &ok);
+    cdc_run_cat(",\"handed_to_kafka\":");
+    cdc_run_json_pos(buf, len, &used, &r->handed, &ok);
+    cdc_run_cat(",\"checkpoint\":");
+    cdc_run_json_pos(buf, len, &used, &r->ck.pos, &ok);
+    cdc_run_cat(",\"checkpoint_updated_ms\":%" PRId64
+                ",\"checkpoint_error\":", r->ck.updated_ms);
+    if (r->ckpt_failing) {
+        if (cdc_run_json_str(buf, len, &used, r->ckpt_err) != 0) {
+            goto overflow;
+        }
+    } else {
+        cdc_run_cat("null");
+    }
+    cdc_run_cat(",\"snapshot\":\"%s\",\"tables\":{",
+                r->ck.snap_state == CDC_SNAP_RUNNING ? "running"
+                : r->ck.snap_state == CDC_SNAP_DONE ? "done" : "none");
+
+    for (i = 0; i < r->ntables; i++) {
+        if (i > 0) {
+            cdc_run_cat(",");
+        }
+        if (cdc_run_json_str(buf, len, &used, r->tables[i].name) != 0) {
+            goto overflow;
+        }
+        cdc_run_cat(":{\"c\":%" PRIu64 ",\"u\":%" PRIu64 ",\"d\":%" PRIu64
+                    ",\"r\":%" PRIu64 ",\"events\":%" PRIu64 "}",
+                    r->tables[i].n[0], r->tables[i].n[1], r->tables[i].n[2],
+                    r->tables[i].n[3],
+                    r->tables[i].n[0] + r->tables[i].n[1]
+                    + r->tables[i].n[2] + r->tables[i].n[3]);
+    }
+
+    cdc_run_cat("}}");
+
+    pthread_mutex_unlock(&r->lock);
+
+    if (!ok) {
+        free(buf);
+        return NULL;
+    }
+
+    return buf;
+
+overflow:
+
+    pthread_mutex_unlock(&r->lock);
+    free(buf);
+
+    return NULL;
+}
+
+
+static int
+cdc_run_health(void *data, char *msg, size_t len)
+{
+    cdc_run_t  *r;
+    int         rc;
+
+    r = data;
+    rc = 0;
+
+    pthread_mutex_lock(&r->lock);
+    if (r->ckpt_failing) {
+        snprintf(msg, len, "checkpoint writes fail: %s", r->ckpt_err);
+        rc = 1;
+    }
+    pthread_mutex_unlock(&r->lock);
+
+    return rc;
+}
+
+
+static int
+cdc_run_metrics_init(cdc_run_t *r, char *err, size_t errlen)
+{
+    cdc_metrics_t    *m;
+    cdc_http_conf_t   hc;
+
+    m = cdc_metrics_create();
+    if (m == NULL) {
+        return cdc_error(err, errlen, "metrics: out of memory");
+    }
+
+    r->metrics = m;
+
+    r->m_events = cdc_metrics_counter(m, "source_events_total",
+        "Row change events produced to Kafka, per source table and op.",
+        "table,op");
+    r->m_delivered = cdc_metric_series(cdc_metrics_counter(m,
+        "source_delivered_total",
+        "Events Kafka acknowledged.", NULL), NULL);
+    r->m_lag = cdc_metric_series(cdc_metrics_gauge(m,
+        "source_lag_seconds",
+        "Now minus the source commit time of the last event read "
+        "(heartbeats keep it honest when idle); -1 unknown.", NULL), NULL);
+    r->m_inflight = cdc_metric_series(cdc_metrics_gauge(m,
+        "source_in_flight_events",
+        "Events produced but not yet acknowledged by Kafka.", NULL), NULL);
+    r->m_pos = cdc_metric_series(cdc_metrics_gauge(m,
+        "source_binlog_position",
+        "Binlog offset of the last event read, in its file.", NULL), NULL);
+    r->m_ckpt_pos = cdc_metric_series(cdc_metrics_gauge(m,
+        "source_checkpoint_position",
+        "Binlog offset of the durable checkpoint, in its file.", NULL),
+        NULL);
+    r->m_ckpt_age = cdc_metric_series(cdc_metrics_gauge(m,
+        "source_checkpoint_age_seconds",
+        "Seconds since the checkpoint was last written.", NULL), NULL);
+    r->m_ckpt_errors = cdc_metric_series(cdc_metrics_counter(m,
+        "source_checkpoint_errors_total",
+        "Failed checkpoint writes.", NULL), NULL);
+    r->m_reconnects = cdc_metric_series(cdc_metrics_counter(m,
+        "source_reconnects_total",
+        "Replication connections re-established.", NULL), NULL);
+
+    cdc_metrics_on_render(m, cdc_run_render, r);
+
+    if (r->cf->metrics_listen == NULL || r->cf->metrics_listen[0] == '\0') {
+        return 0;
+    }
+
+    memset(&hc, 0, sizeof(hc));
+    hc.listen = r->cf->metrics_listen;
+    hc.metrics = m;
+    hc.status = cdc_run_status;
+    hc.health = cdc_run_health;
+    hc.data = r;
+
+    r->http = cdc_http_start(&hc, err, errlen);
+    if (r->http == NULL) {
+        return -1;
+    }
+
+    cdc_log_info("metrics on http://%s/metrics, status on /status",
+                 r->cf->metrics_listen);
+
+    return 0;
+}
+
+
+/* -------------------------------------------------------- main */
+
+static int
+cdc_run_mkdir(const char *dir, char *err, size_t errlen)
+{
+    char   path[4096];
+    char  *p;
+
+    if (snprintf(path, sizeof(path), "%s", dir) >= (int) sizeof(path)) {
+        return cdc_error(err, errlen, "checkpoint dir too long");
+    }
+
+    for (p = path + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+                return cdc_error(err, errlen, "mkdir %s: %s", path,
+                                 strerror(errno));
+            }
+            *p = '/';
+        }
+    }
+
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        return cdc_error(err, errlen, "mkdir %s: %s", path,
+                         strerror(errno));
+    }
+
+    return 0;
+}
+
+
+static int
+cdc_run_replay_filter(void *data, const char *db, const char *table)
+{
+    return cdc_config_table_wanted(data, db, table);
+}
+
+
+static void
+cdc_run_usage(FILE *out)
+{
+    fprintf(out,
+        "usage: cdc-bridge run [-c FILE] [--start POS] [--no-snapshot]\n"
+        "       cdc-bridge run [-c FILE] --from-file BINLOG --to-stdout\n"
+        "\n"
+        "  -c FILE              configuration (default %s)\n"
+        "  --start POS          stream from POS instead of the checkpoint:\n"
+        "                       a MariaDB GTID list (0-1-42) or file:pos\n"
+        "  --no-snapshot        no initial snapshot without a checkpoint\n"
+        "  --check              check the server's settings and exit\n"
+        "  --from-file BINLOG   decode a binlog file instead of a server\n"
+        "  --to-stdout          with --from-file: JSON lines on stdout\n",
+        CDC_CONFIG_DEFAULT_FILE);
+}
 
 
 int
 cdc_cmd_run(int argc, char **argv)
 {
-    fprintf(stderr, "cdc-bridge %s: not built yet\n", argv[0]);
-    return 2;
+    int                 c, rc, check_only, no_snapshot, to_stdout, left;
+    char                err[2048], pbuf[CDC_SRC_GTID_MAX + 300];
+    const char         *file, *from_file, *start;
+    cdc_config_t        cf;
+    cdc_run_t          *r;
+    cdc_src_pos_t       pos;
+    struct sigaction    sa;
+    cdc_replay_opts_t   ro;
+
+    static const struct option  opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "start", required_argument, NULL, 's' },
+        { "no-snapshot", no_argument, NULL, 'n' },
+        { "check", no_argument, NULL, 'k' },
+        { "from-file", required_argument, NULL, 'f' },
+        { "to-stdout", no_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+
+    file = NULL;
+    from_file = NULL;
+    start = NULL;
+    check_only = 0;
+    no_snapshot = 0;
+    to_stdout = 0;
+    optind = 1;
+
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            file = optarg;
+            break;
+        case 's':
+            start = optarg;
+            break;
+        case 'n':
+            no_snapshot = 1;
+            break;
+        case 'k':
+            check_only = 1;
+            break;
+        case 'f':
+            from_file = optarg;
+            break;
+        case 'o':
+            to_stdout = 1;
+            break;
+        case 'h':
+            cdc_run_usage(stdout);
+            return 0;
+        default:
+            cdc_run_usage(stderr);
+            return 2;
+        }
+    }
+
+    if (optind < argc) {
+        fprintf(stderr, "cdc-bridge run: unexpected argument \"%s\"\n",
+                argv[optind]);
+        return 2;
+    }
+
+    cdc_log_set_ident("run");
+
+    if (cdc_config_load(&cf, file, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cdc-bridge run: %s\n", err);
+        return 1;
+    }
+
+    cdc_log_set_level(cf.log_level);
+
+    if (from_file) {
+        if (!to_stdout) {
+            fprintf(stderr, "cdc-bridge run: --from-file needs --to-stdout "
+                    "(files are not streamed to Kafka)\n");
+            cdc_config_free(&cf);
+            return 2;
+        }
+
+        memset(&ro, 0, sizeof(ro));
+        ro.topic_prefix = cf.topic_prefix;
+        ro.filter = cf.src_ntables ? cdc_run_replay_filter : NULL;
+        ro.filter_data = &cf;
+
+        rc = cdc_replay_file(from_file, &ro, stdout, err, sizeof(err));
+        if (rc != 0) {
+            fprintf(stderr, "cdc-bridge run: %s\n", err);
+        }
+
+        cdc_config_free(&cf);
+        return rc == 0 ? 0 : 1;
+    }
+
+    if (to_stdout) {
+        fprintf(stderr, "cdc-bridge run: --to-stdout needs --from-file\n");
+        cdc_config_free(&cf);
+        return 2;
+    }
+
+    if (start == NULL && cf.start && cf.start[0]) {
+        start = cf.start;
+    }
+
+    memset(&pos, 0, sizeof(pos));
+
+    if (start && cdc_source_parse_pos(start, &pos, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cdc-bridge run: %s\n", err);
+        cdc_config_free(&cf);
+        return 2;
+    }
+
+    if (cdc_source_check_server(&cf, err, sizeof(err)) != 0) {
+        cdc_log_error("source %s:%d is not ready for change capture: %s",
+                      cf.src_host, cf.src_port, err);
+        cdc_config_free(&cf);
+        return 1;
+    }
+
+    if (check_only) {
+        printf("source %s:%d: ok\n", cf.src_host, cf.src_port);
+        cdc_config_free(&cf);
+        return 0;
+    }
+
+    r = calloc(1, sizeof(cdc_run_t));
+    if (r == NULL) {
+        cdc_config_free(&cf);
+        return 1;
+    }
+
+    r->cf = &cf;
+    r->stop = &cdc_run_stopping;
+    pthread_mutex_init(&r->lock, NULL);
+    snprintf(r->phase, sizeof(r->phase), "starting");
+    rc = 1;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = cdc_run_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (cdc_acks_init(&r->acks, CDC_RUN_ACK_WINDOW, CDC_RUN_COMMITS) != 0) {
+        cdc_log_error("out of memory");
+        goto done;
+    }
+
+    if (cdc_run_mkdir(cf.checkpoint_dir, err, sizeof(err)) != 0
+        || cdc_checkpoint_load(cf.checkpoint_dir, &r->ck, err, sizeof(err))
+           != 0)
+    {
+        cdc_log_error("%s", err);
+        goto done;
+    }
+
+    if (cdc_heartbeat_init(&r->hb, &cf, err, sizeof(err)) != 0) {
+        cdc_log_error("%s", err);
+        goto done;
+    }
+
+    if (cdc_run_metrics_init(r, err, sizeof(err)) != 0) {
+        cdc_log_error("%s", err);
+        goto done;
+    }
+
+    r->rk = cdc_kafka_producer_new(&cf, cdc_run_dr, r, NULL, err,
+                                   sizeof(err));
+    if (r->rk == NULL) {
+        cdc_log_error("%s", err);
+        goto done;
+    }
+
+    if (start) {
+        cdc_log_info("starting at %s (--start), not at the checkpoint",
+                     cdc_source_pos_str(&pos, pbuf, sizeof(pbuf)));
+
+    } else if (r->ck.valid && r->ck.snap_state != CDC_SNAP_RUNNING) {
+        pos = r->ck.pos;
+        cdc_log_info("resuming from checkpoint %s",
+                     cdc_source_pos_str(&pos, pbuf, sizeof(pbuf)));
+
+    } else if (cf.snapshot && !no_snapshot) {
+        if (cdc_snapshot_run(r, &cf, err, sizeof(err)) != 0) {
+            if (!cdc_run_stopping) {
+                cdc_log_error("snapshot: %s", err);
+            }
+            goto shutdown;
+        }
+        pos = r->ck.pos;
+
+    } else {
+        /* no snapshot wanted: from now on */
+        cdc_log_info("no checkpoint and no snapshot: streaming from the "
+                     "current end of the binlog");
+    }
+
+    if (!cdc_run_stopping) {
+        rc = cdc_run_stream(r, &pos);
+        rc = rc == 0 ? 0 : 1;
+    } else {
+        rc = 0;
+    }
+
+shutdown:
+
+    cdc_run_set_phase(r, "stopping");
+
+    /* bounded flush, then checkpoint whatever got acknowledged */
+    left = cdc_kafka_flush(r->rk, 10000);
+    rd_kafka_poll(r->rk, 0);
+
+    if (left > 0) {
+        cdc_log_warn("%d events not acknowledged at shutdown: they will be "
+                     "produced again on restart", left);
+    }
+
+    if (!r->acks.failed || r->acks.done + 1 < r->acks.failed) {
+        cdc_acks_advance(&r->acks);
+    }
+
+    if (r->acks.have_safe && r->ck.snap_state != CDC_SNAP_RUNNING) {
+        r->ck.pos = r->acks.safe;
+        if (cdc_run_checkpoint_try(r) != 0) {
+            rc = 1;
+        } else {
+            cdc_log_info("checkpoint at %s",
+                         cdc_source_pos_str(&r->ck.pos, pbuf, sizeof(pbuf)));
+        }
+    }
+
+    if (r->acks.failed) {
+        rc = 1;
+    }
+
+done:
+
+    if (r->rk) {
+        cdc_kafka_producer_destroy(r->rk, 1000);
+    }
+
+    cdc_http_stop(r->http);
+    cdc_metrics_destroy(r->metrics);
+    cdc_heartbeat_close(&r->hb);
+    cdc_checkpoint_free(&r->ck);
+    cdc_acks_free(&r->acks);
+    free(r->tables);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    cdc_config_free(&cf);
+
+    return rc;
 }
