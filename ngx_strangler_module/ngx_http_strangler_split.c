@@ -140,13 +140,8 @@ ngx_http_strangler_split_override(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    len = end - p;
-
-    if (len != slcf->override_token.len) {
-        return NGX_DECLINED;
-    }
-
-    diff = 0;
+    len = ngx_min((size_t) (end - p), slcf->override_token.len);
+    diff = ((size_t) (end - p) != slcf->override_token.len);
 
     for (i = 0; i < len; i++) {
         diff |= p[i] ^ slcf->override_token.data[i];

@@ -355,7 +355,7 @@ ctl_run(const char *cmd, const char *args, char *out, size_t outlen)
     size_t   have;
     ssize_t  n;
 
-    if (snprintf(line, sizeof(line), "exec %s %s", cmd, args)
+    if (snprintf(line, sizeof(line), "%s %s", cmd, args)
         >= (int) sizeof(line))
     {
         snprintf(out, outlen, "nginx command too long");

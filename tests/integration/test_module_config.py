@@ -1,0 +1,121 @@
+"""ngx_strangler_module: bad configuration fails `nginx -t`, naming the
+file, the line and the value."""
+
+import pytest
+
+BASE = """
+    upstream legacy_up  { server 127.0.0.1:1; }
+    upstream service_up { server 127.0.0.1:2; }
+    strangler_zone strangler 1m;
+    strangler_legacy legacy_up;
+%s
+    server {
+        listen 127.0.0.1:{port};
+        location / { strangler on; proxy_pass http://$strangler_upstream; }
+        location = /s { strangler_status; }
+    }
+"""
+
+ROUTE = """
+    strangler_route /api/ {
+        service service_up;
+        %s
+    }
+"""
+
+# (name, http fragment, line marker, expected message parts)
+CASES = [
+    ("percent-101", ROUTE % "percent 101;", "percent 101",
+     ['invalid percent "101"']),
+    ("percent-neg", ROUTE % "percent -1;", "percent -1",
+     ['invalid percent "-1"']),
+    ("percent-3dec", ROUTE % "percent 12.345;", "percent 12.345",
+     ['invalid percent "12.345"']),
+    ("percent-abc", ROUTE % "percent abc;", "percent abc",
+     ['invalid percent "abc"']),
+    ("percent-100.01", ROUTE % "percent 100.01;", "percent 100.01",
+     ['invalid percent "100.01"']),
+    ("unknown-directive", ROUTE % "percent 5; weight 3;", "weight 3",
+     ['unknown directive "weight"', '"/api/"']),
+    ("duplicate-route", ROUTE % "percent 5;" + ROUTE % "percent 6;",
+     "@2 strangler_route /api/", ['duplicate strangler_route "/api/"']),
+    ("no-service", """
+    strangler_route /api/ {
+        legacy legacy_up;
+        percent 5;
+    }
+""", "strangler_route /api/", ['"/api/" has no "service"']),
+    ("bad-regex", """
+    strangler_route ~ "^/api/(x" { service service_up; percent 5; }
+""", 'strangler_route ~ "^/api/(x"',
+     ['invalid strangler_route regex "^/api/(x"']),
+    ("unknown-upstream", """
+    strangler_route /api/ {
+        service nosuch_svc;
+        percent 5;
+    }
+""", "service nosuch_svc", ['unknown upstream "nosuch_svc"']),
+    ("unknown-legacy", """
+    strangler_route /api/ {
+        service service_up;
+        legacy  old_mono;
+    }
+""", "legacy  old_mono", ['unknown upstream "old_mono"']),
+    ("unknown-method", ROUTE % "methods GET FETCH;", "methods GET FETCH",
+     ['unknown method "FETCH"']),
+    ("bad-modifier", """
+    strangler_route =~ /x { service service_up; }
+""", "strangler_route =~", ['invalid strangler_route modifier "=~"']),
+    ("token-file", ROUTE % "percent 1;" + """
+    strangler_override_header X-T file=/nonexistent/token;
+""", "strangler_override_header", ['"/nonexistent/token" failed']),
+]
+
+
+def line_of(conf, marker):
+    nth = 1
+    if marker.startswith("@"):
+        nth, marker = int(marker[1]), marker[3:]
+    with open(conf) as f:
+        hits = [i + 1 for i, ln in enumerate(f) if marker in ln]
+    return hits[nth - 1]
+
+
+@pytest.mark.parametrize("name,frag,marker,parts", CASES,
+                         ids=[c[0] for c in CASES])
+def test_nginx_t_fails(nginx, name, frag, marker, parts):
+    ngx = nginx(BASE % frag, start=False)
+    ok, out = ngx.test_config()
+    assert not ok, out
+    assert "[emerg]" in out
+    for p in parts:
+        assert p in out, out
+    assert "%s:%d" % (ngx.conf, line_of(ngx.conf, marker)) in out, out
+
+
+@pytest.mark.parametrize("pct", ["0", "0.01", "0.5", "12.34", "100",
+                                 "100.00", "99.99"])
+def test_good_percents(nginx, pct):
+    ngx = nginx(BASE % (ROUTE % ("percent %s;" % pct)), start=False)
+    ok, out = ngx.test_config()
+    assert ok, out
+
+
+def test_status_needs_zone(nginx):
+    conf = BASE.replace("strangler_zone strangler 1m;", "") % ""
+    ngx = nginx(conf, start=False)
+    ok, out = ngx.test_config()
+    assert not ok
+    assert '"strangler_status" needs a "strangler_zone"' in out
+    assert "%s:%d" % (ngx.conf, line_of(ngx.conf, "strangler_status")) in out
+
+
+def test_route_legacy_defaults_to_http_level(nginx):
+    conf = BASE.replace("strangler_legacy legacy_up;", "") % (
+        ROUTE % "percent 1;")
+    ngx = nginx(conf, start=False)
+    ok, out = ngx.test_config()
+    assert not ok
+    assert '"/api/" has no "legacy"' in out
+    assert "%s:%d" % (ngx.conf,
+                      line_of(ngx.conf, "strangler_route /api/")) in out
