@@ -96,7 +96,7 @@
             var p = prev && prev.rows[r.route];
             var bar = el("div", {"class": "bar"});
             var fill = el("div");
-            var i, rate, d, e;
+            var i, rate, d, e, since;
 
             fill.style.width = Math.max(0, Math.min(100, r.percent)) + "%";
             bar.appendChild(fill);
@@ -110,19 +110,30 @@
                 if (p && dt > 0) {
                     rate = Math.max(0, r.req[i] - p.req[i]) / dt;
                     tr.appendChild(el("td", {"class": "num rate"},
-                                      rate.toFixed(1)));
+                                      rate.toFixed(1) + " ("
+                                      + r.req[i] + " total)"));
                 } else {
                     tr.appendChild(el("td", {"class": "num rate muted"},
                                       String(r.req[i]) + " total"));
                 }
             }
 
+            /* 5xx share between refreshes; when a side had no requests
+               in that interval, the share since the zone started */
             for (i = 0; i < 2; i++) {
-                d = p ? r.req[i] - p.req[i] : r.req[i];
-                e = p ? r.err[i] - p.err[i] : r.err[i];
+                d = p ? r.req[i] - p.req[i] : 0;
+                e = p ? r.err[i] - p.err[i] : 0;
+                since = d <= 0;
+                if (since) {
+                    d = r.req[i];
+                    e = r.err[i];
+                }
                 rate = d > 0 ? 100 * e / d : 0;
                 tr.appendChild(el("td", {"class": "num errors"
-                                                  + (rate > 1 ? " bad" : "")},
+                                                  + (rate > 1 ? " bad" : "")
+                                                  + (since ? " total" : ""),
+                                         "title": since ? "since start"
+                                                        : "last interval"},
                                   rate.toFixed(2) + "%"));
             }
 
