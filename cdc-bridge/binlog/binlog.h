@@ -524,6 +524,22 @@ cdc_buf_put(cdc_buf_t *b, const void *p, size_t n)
 }
 
 
+/* JSON text helpers (jsontext.c), used by event.c too */
+
+/* "…" with " \ and controls escaped; invalid UTF-8 → U+FFFD */
+int cdc_binlog_json_escape(cdc_buf_t *b, const char *s, size_t len);
+/* the same without the quotes */
+int cdc_binlog_json_escape_raw(cdc_buf_t *b, const char *s, size_t len);
+/* shortest text that reads back as v (a float's value when is_float);
+   non-finite → null */
+int cdc_binlog_put_double(cdc_buf_t *b, double v, int is_float);
+/* "<base64>" with quotes */
+int cdc_binlog_base64(cdc_buf_t *b, const uint8_t *p, size_t len);
+/* base64 without quotes */
+int cdc_binlog_base64_raw(cdc_buf_t *b, const uint8_t *p, size_t len);
+int cdc_binlog_utf8_valid(const uint8_t *p, size_t len);
+
+
 /*
  * MySQL binary JSON (type 245) → compact JSON text appended to out, keys
  * in storage order, strings escaped, doubles shortest round-trip, opaque
