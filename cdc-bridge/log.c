@@ -25,7 +25,7 @@ void
 cdc_log_set_level(int level)
 {
     if (level < CDC_LOG_ERROR) {
-        level = CDC_LOG_ERROR;
+        level = -1;             /* nothing at all */
     }
 
     if (level > CDC_LOG_DEBUG) {

@@ -27,7 +27,10 @@ typedef enum {
 } cdc_log_level_t;
 
 
-/* Messages with a level above this are dropped; default CDC_LOG_INFO. */
+/*
+ * Messages with a level above this are dropped; default CDC_LOG_INFO; a
+ * negative level drops everything.
+ */
 void cdc_log_set_level(int level);
 int cdc_log_get_level(void);
 

@@ -988,9 +988,9 @@ cdc_http_start(const cdc_http_conf_t *conf, char *err, size_t errlen)
                                  | (v6 ? MHD_USE_IPv6 : 0),
                                  (uint16_t) port, NULL, NULL,
                                  cdc_http_handler, h,
-                                 MHD_OPTION_SOCK_ADDR, &ss,
                                  MHD_OPTION_EXTERNAL_LOGGER, cdc_http_log,
                                  NULL,
+                                 MHD_OPTION_SOCK_ADDR, &ss,
                                  MHD_OPTION_CONNECTION_TIMEOUT,
                                  (unsigned int) 10,
                                  MHD_OPTION_END);
