@@ -1,0 +1,203 @@
+"""Every MariaDB column type, edge values included, arrives in Kafka in
+the documented JSON form (docs/events.md) and equal to what SELECT
+returns: through the snapshot (op "r", text protocol) and through the
+binlog (op "c"), which must also agree with each other."""
+
+import base64
+import decimal
+import json
+import math
+
+from source_lib import Bridge, read_all, setup_source
+
+DDL = """
+CREATE TABLE types (
+  id INT PRIMARY KEY,
+  ti TINYINT, tiu TINYINT UNSIGNED, si SMALLINT, siu SMALLINT UNSIGNED,
+  mi MEDIUMINT, miu MEDIUMINT UNSIGNED, i INT, iu INT UNSIGNED,
+  bi BIGINT, biu BIGINT UNSIGNED,
+  d1 DECIMAL(65,30), d2 DECIMAL(10,2), d3 DECIMAL(5,0),
+  f FLOAT, dbl DOUBLE,
+  dt DATE, dtm0 DATETIME, dtm1 DATETIME(1), dtm3 DATETIME(3),
+  dtm6 DATETIME(6),
+  ts0 TIMESTAMP NULL DEFAULT NULL, ts2 TIMESTAMP(2) NULL DEFAULT NULL,
+  ts6 TIMESTAMP(6) NULL DEFAULT NULL,
+  tm0 TIME, tm4 TIME(4), tm6 TIME(6), yr YEAR,
+  c CHAR(10) CHARACTER SET utf8mb4, vc VARCHAR(100) CHARACTER SET utf8mb4,
+  tx TEXT CHARACTER SET utf8mb4, mt MEDIUMTEXT CHARACTER SET utf8mb4,
+  cl1 VARCHAR(50) CHARACTER SET latin1, tl1 TEXT CHARACTER SET latin1,
+  bn BINARY(4), vb VARBINARY(20), bl BLOB, lb LONGBLOB,
+  js JSON, en ENUM('a','b','c'), st SET('x','y','z'),
+  b1 BIT(1), b12 BIT(12), b64 BIT(64), g GEOMETRY
+) ENGINE=InnoDB;
+"""
+
+COLS = ["ti", "tiu", "si", "siu", "mi", "miu", "i", "iu", "bi", "biu",
+        "d1", "d2", "d3", "f", "dbl", "dt", "dtm0", "dtm1", "dtm3", "dtm6",
+        "ts0", "ts2", "ts6", "tm0", "tm4", "tm6", "yr", "c", "vc", "tx",
+        "mt", "cl1", "tl1", "bn", "vb", "bl", "lb", "js", "en", "st", "b1",
+        "b12", "b64", "g"]
+
+INTS = {"ti", "tiu", "si", "siu", "mi", "miu", "i", "iu", "bi", "biu",
+        "yr"}
+DECIMALS = {"d1", "d2", "d3"}
+TEXTUAL = {"dt", "dtm0", "dtm1", "dtm3", "dtm6", "tm0", "tm4", "tm6"}
+TIMESTAMPS = {"ts0", "ts2", "ts6"}
+BINARY = {"bn", "vb", "bl", "lb"}
+BITS = {"b1": 1, "b12": 12, "b64": 64}
+
+ROWS = [
+    # all NULL
+    "(1" + ", NULL" * len(COLS) + ")",
+    # minimums
+    """(2, -128, 0, -32768, 0, -8388608, 0, -2147483648, 0,
+        -9223372036854775808, 0,
+        '-99999999999999999999999999999999999.999999999999999999999999999999',
+        -99999999.99, -99999, -3.40282e38, -1.7976931348623157e308,
+        '1000-01-01', '1000-01-01 00:00:00', '1000-01-01 00:00:00.0',
+        '1000-01-01 00:00:00.000', '1000-01-01 00:00:00.000000',
+        '1970-01-01 00:00:01', '1970-01-01 00:00:01.00',
+        '1970-01-01 00:00:01.000000',
+        '-838:59:59', '-838:59:59.0000', '-838:59:59.000000', 1901,
+        '', '', '', '', '', '', x'00000000', x'', x'', x'',
+        '[]', 'a', '', b'0', b'000000000000', 0,
+        ST_GeomFromText('POINT(0 0)'))""",
+    # maximums
+    """(3, 127, 255, 32767, 65535, 8388607, 16777215, 2147483647,
+        4294967295, 9223372036854775807, 18446744073709551615,
+        '99999999999999999999999999999999999.999999999999999999999999999999',
+        99999999.99, 99999, 3.40282e38, 1.7976931348623157e308,
+        '9999-12-31', '9999-12-31 23:59:59', '9999-12-31 23:59:59.9',
+        '9999-12-31 23:59:59.999', '9999-12-31 23:59:59.999999',
+        '2038-01-19 03:14:07', '2038-01-19 03:14:07.99',
+        '2038-01-19 03:14:07.999999',
+        '838:59:59', '838:59:59.9999', '838:59:59.999999', 2155,
+        'ten chars!', REPEAT('v', 100), REPEAT('t', 1000),
+        REPEAT('m', 70000), 'latin', 'latin text',
+        x'ffffffff', x'ff00ff00ff', REPEAT(x'ab', 300),
+        REPEAT(x'cd', 100000),
+        '{"k": [1, 2.5, "s", null, true], "n": {"x": -1}}', 'c', 'x,y,z',
+        b'1', b'111111111111', 18446744073709551615,
+        ST_GeomFromText('LINESTRING(0 0, 1 1, 2 3)'))""",
+    # everyday values, fractions, zero dates, character sets
+    """(4, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5,
+        '-0.000000000000000000000000000001', -0.5, 0, 0.1, 0.1,
+        '0000-00-00', '0000-00-00 00:00:00', '2024-02-29 12:34:56.7',
+        '2024-02-29 12:34:56.789', '2024-02-29 12:34:56.000001',
+        '2024-02-29 12:34:56', '2024-02-29 12:34:56.5',
+        '2024-02-29 12:34:56.123456',
+        '-00:00:01', '12:00:00.5', '-01:02:03.000004', 2000,
+        'é😀', 'naïve 😀 日本語 "quoted" \\\\ back\\nslash', 'tab\\there',
+        'mediumtext', 'café ÿ', 'Grüße, ½ £',
+        x'00ff0a0d', x'', x'00', x'0102',
+        '"just a string"', 'b', 'y',
+        b'1', b'101010101010', 1234567890123,
+        ST_GeomFromText('POLYGON((0 0, 10 0, 10 10, 0 10, 0 0))', 4326))""",
+]
+
+
+def expected_rows(mariadb):
+    """{id: {col: documented JSON form}} from SELECT."""
+    sel = ["id"]
+    for c in COLS:
+        if c in DECIMALS or c in TEXTUAL or c in TIMESTAMPS:
+            sel.append("CAST(%s AS CHAR)" % c)
+        elif c in BITS:
+            sel.append("BIN(%s)" % c)
+        elif c == "g":
+            sel.append("ST_SRID(g)")
+            sel.append("ST_AsBinary(g)")
+        else:
+            sel.append(c)
+    conn = mariadb.connect(db="shop")
+    out = {}
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET time_zone = '+00:00'")
+            cur.execute("SELECT %s FROM types ORDER BY id" % ", ".join(sel))
+            for row in cur.fetchall():
+                vals = list(row)
+                rid = vals.pop(0)
+                doc = {"id": rid}
+                for c in COLS:
+                    v = vals.pop(0)
+                    if c == "g":
+                        wkb = vals.pop(0)
+                        doc[c] = None if wkb is None else {
+                            "srid": v, "wkb": base64.b64encode(wkb).decode()}
+                    elif v is None:
+                        doc[c] = None
+                    elif c in BITS:
+                        doc[c] = v.rjust(BITS[c], "0")
+                    elif c in TIMESTAMPS:
+                        doc[c] = v.replace(" ", "T") + "Z"
+                    elif c in BINARY:
+                        doc[c] = base64.b64encode(v).decode()
+                    else:
+                        doc[c] = v
+                out[rid] = doc
+    finally:
+        conn.close()
+    return out
+
+
+def same(col, got, want):
+    if want is None or got is None:
+        return got is want
+    if col == "f":
+        return math.isclose(float(got), float(want), rel_tol=1e-6)
+    if col == "dbl":
+        return float(got) == float(want)
+    if col in DECIMALS:
+        return decimal.Decimal(got) == decimal.Decimal(want) and got == want
+    if isinstance(want, float):
+        return float(got) == want
+    return got == want
+
+
+def test_type_matrix(mariadb, devkafka, tmp_path):
+    setup_source(mariadb, DDL)
+    conn = mariadb.connect(db="shop")
+    with conn.cursor() as cur:
+        cur.execute("SET time_zone = '+00:00', sql_mode = ''")
+        for r in ROWS:
+            cur.execute("INSERT INTO types VALUES " + r)
+    conn.close()
+
+    b = Bridge(tmp_path / "bridge", mariadb, devkafka).start()
+    try:
+        b.wait_status(lambda s: s.get("phase") == "streaming", timeout=60,
+                      what="snapshot done")
+        # the same rows again, through the binlog this time
+        mariadb.sql("INSERT INTO shop.types SELECT id + 100, %s FROM "
+                    "shop.types" % ", ".join(COLS))
+        events = read_all(devkafka, "monolith.shop.types", expect=8)
+    finally:
+        assert b.stop() == 0, b.log()
+    assert not b.sanitizer_reports()
+
+    want = expected_rows(mariadb)
+    by_id = {}
+    for k, v, _p in events:
+        assert k == {"id": v["after"]["id"]}
+        by_id[v["after"]["id"]] = v
+    assert sorted(by_id) == [1, 2, 3, 4, 101, 102, 103, 104], sorted(by_id)
+
+    problems = []
+    for rid in (1, 2, 3, 4):
+        snap, live = by_id[rid], by_id[rid + 100]
+        assert snap["op"] == "r" and live["op"] == "c"
+        assert snap["before"] is None and live["before"] is None
+        for c in COLS:
+            for ev, src in ((snap, "snapshot"), (live, "binlog")):
+                got = ev["after"][c]
+                w = want[ev["after"]["id"]][c]
+                if not same(c, got, w):
+                    problems.append("row %d %s %s: got %s want %s"
+                                    % (rid, src, c, json.dumps(got)[:120],
+                                       json.dumps(w)[:120]))
+            if snap["after"][c] != live["after"][c]:
+                problems.append("row %d %s: snapshot %s != binlog %s"
+                                % (rid, c, json.dumps(snap["after"][c])[:80],
+                                   json.dumps(live["after"][c])[:80]))
+    assert not problems, "\n".join(problems)
