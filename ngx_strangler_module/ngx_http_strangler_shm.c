@@ -73,6 +73,9 @@ ngx_http_strangler_shm_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
             shpool->data = smcf->sh;
 
+            /* running out is reported below, with the remedy */
+            shpool->log_nomem = 0;
+
             ngx_queue_init(&smcf->sh->nodes);
             smcf->sh->generation = 0;
             smcf->sh->nodes_count = 0;
@@ -121,8 +124,8 @@ nomem:
 
     ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
                   "strangler_zone \"%V\" (%uz bytes) is too small for "
-                  "%ui routes; make it larger, or restart nginx to drop the "
-                  "counters of %uA routes seen before",
+                  "%ui routes (it holds the counters of %uA route names); "
+                  "make it larger",
                   &shm_zone->shm.name, shm_zone->shm.size,
                   smcf->routes.nelts, smcf->sh->nodes_count);
 

@@ -119,3 +119,15 @@ def test_route_legacy_defaults_to_http_level(nginx):
     assert '"/api/" has no "legacy"' in out
     assert "%s:%d" % (ngx.conf,
                       line_of(ngx.conf, "strangler_route /api/")) in out
+
+
+def test_zone_too_small(nginx):
+    routes = "".join("    strangler_route /r%d/ { service service_up; }\n"
+                     % i for i in range(200))
+    conf = BASE.replace("strangler_zone strangler 1m;",
+                        "strangler_zone strangler 32k;") % routes
+    ngx = nginx(conf, start=False)
+    ok, out = ngx.test_config()
+    assert not ok
+    assert 'strangler_zone "strangler" (32768 bytes) is too small for ' \
+        '200 routes' in out
