@@ -127,6 +127,7 @@ def test_zone_too_small(nginx):
     conf = BASE.replace("strangler_zone strangler 1m;",
                         "strangler_zone strangler 32k;") % routes
     ngx = nginx(conf, start=False)
+    ngx.expected.append(r"\[emerg\].*is too small for 200 routes")
     ok, out = ngx.test_config()
     assert not ok
     assert 'strangler_zone "strangler" (32768 bytes) is too small for ' \
