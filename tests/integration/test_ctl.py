@@ -33,6 +33,7 @@ HTTP = """
 
         location /fast/ {
             strangler on;
+            add_header X-Strangler-Target $strangler_target always;
             return 200 "$strangler_target";
         }
 
@@ -55,6 +56,12 @@ strangler_route /api/ {
 strangler_route /fast/ {
     service service_up;
     percent 10;
+    key $arg_k;
+}
+
+strangler_route = /exact {
+    service service_up;
+    percent 20;
     key $arg_k;
 }
 """
@@ -128,7 +135,7 @@ class Setup:
     def sides(self, keys, route="/fast/"):
         res = self.ngx.pipeline(["%s?k=%s" % (route, k) for k in keys])
         assert all(r[0] == 200 for r in res)
-        return [r[2].decode() for r in res]
+        return [r[1]["x-strangler-target"] for r in res]
 
     def history_lines(self):
         if not os.path.exists(self.history):
@@ -379,3 +386,58 @@ def test_status_shows_routes_traffic_and_lag(nginx, backends, tmp_path):
     rc, out, err = s.ctl("status", "--interval", "0", "--status-url",
                          "http://127.0.0.1:1/strangler/status")
     assert rc == 1 and "status unavailable" in err and "/api/" in out
+
+
+def test_dry_run_keys_on_an_exact_route(nginx, backends, tmp_path):
+    """The route's name as the module hashes it is "= /exact"."""
+    s = Setup(nginx, backends, tmp_path)
+    keys = ["acct-%d" % i for i in range(500)]
+    keyfile = tmp_path / "keys"
+    keyfile.write_text("\n".join(keys) + "\n")
+
+    before = s.sides(keys, "/exact")
+    assert before == [harness.strangler_side("= /exact", k, 20)
+                      for k in keys]
+    rc, out, err = s.ctl("set", "= /exact", "60", "--dry-run", "--keys",
+                         str(keyfile))
+    assert rc == 0, out + err
+    moved = [ln.split("\t")[1] for ln in out.splitlines()
+             if ln.startswith("move\t")]
+    assert s.ctl("set", "= /exact", "60")[0] == 0
+    after = s.sides(keys, "/exact")
+    assert moved == [k for k, a, b in zip(keys, before, after) if a != b]
+    assert moved
+
+
+def test_settings_from_config_file_and_environment(nginx, backends,
+                                                   tmp_path):
+    s = Setup(nginx, backends, tmp_path)
+    conf = tmp_path / "ctl.conf"
+    conf.write_text(
+        "# strangler-ctl settings\n"
+        "routes = %s\n"
+        "nginx = %s\n"
+        "history = %s\n"
+        "max_lag = 2s\n"
+        "lag_file = service_up %s\n" % (s.routes, s.nginx_cmd, s.history,
+                                         s.lag))
+    env = dict(os.environ, STRANGLER_CTL_CONF=str(conf),
+               STRANGLER_STATUS_URL=s.ngx.url("/strangler/status"))
+    env.pop("LD_PRELOAD", None)
+
+    def run(*args):
+        p = subprocess.run([CTL] + list(args), capture_output=True,
+                           text=True, env=env, timeout=60)
+        return p.returncode, p.stdout, p.stderr
+
+    s.write_lag(lag_ms=3000)
+    rc, out, err = run("set", "/api/", "10")
+    assert rc != 0 and "over 2s" in err
+    rc, out, err = run("--max-lag", "4s", "set", "/api/", "10")
+    assert rc == 0, out + err
+    assert "confirmed" in out
+    assert s.history_lines()[-1]["new"] == "10"
+
+    conf.write_text("routes = %s\nbogus_key = 1\n" % s.routes)
+    rc, out, err = run("status")
+    assert rc == 2 and "ctl.conf:2: unknown key \"bogus_key\"" in err
