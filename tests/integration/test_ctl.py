@@ -441,3 +441,51 @@ def test_settings_from_config_file_and_environment(nginx, backends,
     conf.write_text("routes = %s\nbogus_key = 1\n" % s.routes)
     rc, out, err = run("status")
     assert rc == 2 and "ctl.conf:2: unknown key \"bogus_key\"" in err
+
+
+def test_example_configs_work_with_ctl(nginx, backends, tmp_path):
+    """config/nginx/strangler.conf + routes.conf, as a user copies them,
+    pass nginx -t, serve, and strangler-ctl drives them."""
+    b = backends("legacy", "service")
+    cfg = os.path.join(harness.ROOT, "config", "nginx")
+    routes = str(tmp_path / "routes.conf")
+    with open(os.path.join(cfg, "routes.conf")) as f:
+        text = f.read()
+    with open(routes, "w") as f:
+        f.write(text)
+    with open(os.path.join(cfg, "strangler.conf")) as f:
+        http = f.read()
+    http = (http.replace("/etc/nginx/strangler/routes.conf", routes)
+            .replace("listen 80;", "listen 127.0.0.1:{port};")
+            .replace("127.0.0.1:8080", "127.0.0.1:%d" % b["legacy"].port)
+            .replace("127.0.0.1:9001", "127.0.0.1:%d" % b["service"].port)
+            .replace("/usr/share/strangler/dashboard/",
+                     os.path.join(harness.ROOT, "ngx_strangler_module",
+                                  "dashboard") + "/")
+            .replace("/run/strangler/lag/", str(tmp_path) + "/"))
+    ngx = nginx(http)
+    st, hdrs, body = ngx.pipeline(["/api/orders/7"])[0]
+    assert st == 200 and hdrs["x-strangler-target"] == "legacy"
+
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    e = ngx.env()
+    cmd = "env LD_PRELOAD=%s ASAN_OPTIONS=%s %s -p %s -c %s" % (
+        e.get("LD_PRELOAD", ""), e.get("ASAN_OPTIONS", ""),
+        harness.NGINX_BIN, ngx.prefix, ngx.conf)
+    p = subprocess.run([CTL, "--routes", routes, "--nginx", cmd,
+                        "--status-url", ngx.url("/strangler/status"),
+                        "set", "/api/orders/", "100"],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "confirmed" in p.stdout
+    with open(routes) as f:
+        assert f.read() == text.replace("percent  0;", "percent  100;", 1)
+
+    def moved():
+        st, hdrs, _ = ngx.pipeline([("GET", "/api/orders/7")])[0]
+        return hdrs["x-strangler-target"] == "service"
+    harness.wait_for(moved, timeout=10, what="route at 100%")
+    # writes stay on the monolith (methods GET HEAD)
+    st, hdrs, _ = ngx.pipeline([("POST", "/api/orders/7", {}, b"{}")])[0]
+    assert hdrs["x-strangler-target"] == "legacy"
