@@ -44,7 +44,7 @@ int
 cdc_cmd_check_config(int argc, char **argv)
 {
     int                  c, quiet, server, rc;
-    char                 err[1024];
+    char                 err[2048];
     const char          *file;
     cdc_config_t         cf;
 

@@ -26,7 +26,7 @@
 #include "log.h"
 
 
-#define CDC_CONF_ERRLEN   512
+#define CDC_CONF_ERRLEN   2048
 #define CDC_CONF_SECRET   4096
 
 
@@ -205,7 +205,7 @@ static const cdc_conf_key_t  cdc_conf_keys[] = {
 
     { "kafka", "topic_prefix", CDC_T_STRING, 0, 0, "monolith",
       SRC(topic_prefix), 0, CDC_K_REQUIRED, NULL,
-      "topics are <topic_prefix>.<db>.<table>" },
+      "topics are PREFIX.DB.TABLE (this key is PREFIX)" },
 
     { "kafka", "security_protocol", CDC_T_ENUM, 0, 0, "plaintext",
       SRC(security_protocol), 0, 0, cdc_security_protocols,
@@ -279,7 +279,7 @@ static const cdc_conf_key_t  cdc_conf_keys[] = {
     { "service", "password", CDC_T_STRING, 0, 0, NULL, SVC(password), 0,
       CDC_K_ENV_ONLY, NULL,
       "the password itself; environment only "
-      "(CDC_SERVICE_<NAME>_PASSWORD)" },
+      "(CDC_SERVICE_NAME_PASSWORD)" },
 
     { "service", "tables", CDC_T_TABLES, 0, 0, NULL, SVC(tables),
       SVC(ntables), CDC_K_REQUIRED, NULL,
@@ -308,7 +308,7 @@ static const cdc_conf_key_t  cdc_conf_keys[] = {
     { "service", "dead_letter_topic", CDC_T_STRING, 0, 0, NULL,
       SVC(dead_letter_topic), 0, CDC_K_EMPTY_NULL, NULL,
       "topic for rows PostgreSQL rejects; default "
-      "<topic_prefix>.dlq.<name>" },
+      "PREFIX.dlq.NAME" },
 
     { "service", "metrics_listen", CDC_T_LISTEN, 0, 0, NULL,
       SVC(metrics_listen), 0, CDC_K_EMPTY_NULL, NULL,
@@ -1493,7 +1493,7 @@ cdc_conf_handler(void *user, const char *section, const char *name,
     const char *value)
 {
     int                    service, append;
-    char                   msg[CDC_CONF_ERRLEN], where[64], env[128];
+    char                   msg[CDC_CONF_ERRLEN], where[1100], env[128];
     const char            *sec;
     cdc_config_t          *cf;
     cdc_conf_parse_t      *ctx;
@@ -1982,7 +1982,7 @@ static int
 cdc_conf_validate(cdc_config_t *cf, char *err, size_t errlen)
 {
     int                    port, svc;
-    char                   where[300], env[128], pats[256];
+    char                   where[1100], env[128], pats[256];
     size_t                 i, j, m;
     const char            *nm;
     cdc_service_conf_t    *s;
@@ -2527,7 +2527,7 @@ cdc_config_print(const cdc_config_t *cf, FILE *out)
 void
 cdc_config_print_keys(FILE *out)
 {
-    char                   env[128];
+    char                   env[128], bounds[64];
     const char            *def;
     const cdc_conf_key_t  *k;
 
@@ -2543,10 +2543,21 @@ cdc_config_print_keys(FILE *out)
             def = "(environment only)";
         }
 
-        fprintf(out, "| %s | `%s` | %s | %s%s%s | `%s` | %s%s |\n",
+        bounds[0] = '\0';
+
+        if (k->type == CDC_T_INT || k->type == CDC_T_UINT32) {
+            (void) snprintf(bounds, sizeof(bounds), " %lld..%lld",
+                            (long long) k->min, (long long) k->max);
+
+        } else if (k->type == CDC_T_DURATION) {
+            (void) snprintf(bounds, sizeof(bounds), " %lldms..%lldms",
+                            (long long) k->min, (long long) k->max);
+        }
+
+        fprintf(out, "| %s | `%s` | %s%s | %s%s%s | `%s` | %s%s |\n",
                 strcmp(k->section, "service") == 0 ? "service.NAME"
                                                    : k->section,
-                k->name, cdc_conf_type_name(k->type),
+                k->name, cdc_conf_type_name(k->type), bounds,
                 def[0] && def[0] != '(' ? "`" : "", def,
                 def[0] && def[0] != '(' ? "`" : "", env, k->help,
                 (k->flags & CDC_K_REQUIRED) ? " (required)" : "");
