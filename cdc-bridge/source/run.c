@@ -579,7 +579,7 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
     cdc_run_set_phase(r, "streaming");
 
     while (!*r->stop) {
-        mysql = cdc_source_connect(r->cf, 30 + hb_ms / 1000 * 3, err,
+        mysql = cdc_source_connect(r->cf, 10, err,
                                    sizeof(err));
         rpl = NULL;
 

@@ -55,8 +55,8 @@ def test_snapshot_consistent_resumable_then_stream(mariadb, devkafka,
                                                    tmp_path):
     setup_source(mariadb, "CREATE TABLE snap (id INT PRIMARY KEY, v INT, "
                           "pad VARCHAR(40) DEFAULT 'pad');")
-    mariadb.sql("INSERT INTO shop.snap (id, v) SELECT seq, seq FROM "
-                "seq_1_to_%d" % ROWS)
+    mariadb.sql("INSERT INTO snap (id, v) SELECT seq, seq FROM "
+                "seq_1_to_%d" % ROWS, db="shop")
     assert devkafka.command("create-topic monolith.shop.snap 16") \
         .startswith("ok")
     reader = TopicReader(devkafka, ["monolith.shop.snap"])
