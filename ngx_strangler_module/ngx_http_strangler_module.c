@@ -17,6 +17,7 @@
 #include "ngx_http_strangler_route.h"
 #include "ngx_http_strangler_split.h"
 #include "ngx_http_strangler_shm.h"
+#include "ngx_http_strangler_lag.h"
 
 
 #define NGX_HTTP_STRANGLER_VAR_UPSTREAM  0
@@ -26,6 +27,9 @@
 
 #define NGX_HTTP_STRANGLER_TOKEN_MAX     4096
 
+/* how long the read-your-writes cookie lives, seconds */
+#define NGX_HTTP_STRANGLER_RW_MAX_AGE    300
+
 
 static ngx_http_strangler_ctx_t *ngx_http_strangler_get_ctx(
     ngx_http_request_t *r);
@@ -33,6 +37,7 @@ static ngx_int_t ngx_http_strangler_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_strangler_preaccess_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_strangler_log_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_strangler_header_filter(ngx_http_request_t *r);
 
 static ngx_int_t ngx_http_strangler_add_variables(ngx_conf_t *cf);
 static void *ngx_http_strangler_create_main_conf(ngx_conf_t *cf);
@@ -147,6 +152,9 @@ ngx_str_t  ngx_http_strangler_reasons[] = {
     ngx_string("rw"),
     ngx_string("no_route")
 };
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 
 static ngx_http_variable_t  ngx_http_strangler_vars[] = {
@@ -305,6 +313,58 @@ ngx_http_strangler_log_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * After a write that went to legacy on a read_your_writes route: the
+ * cookie holds the moment the response started, so the client's reads stay
+ * on legacy until the service has applied the monolith up to then.
+ */
+
+static ngx_int_t
+ngx_http_strangler_header_filter(ngx_http_request_t *r)
+{
+    u_char                    *p;
+    size_t                     len;
+    ngx_table_elt_t           *h;
+    ngx_http_strangler_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
+
+    if (ctx == NULL || !ctx->set_rw || r != r->main || ctx->route == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    len = ctx->route->rw_cookie.len
+          + sizeof("=; Path=/; Max-Age=; HttpOnly; SameSite=Lax") - 1
+          + 2 * NGX_INT64_LEN;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Set-Cookie");
+    h->value.data = p;
+    h->value.len = ngx_snprintf(p, len,
+                                "%V=%L; Path=/; Max-Age=%d; HttpOnly; "
+                                "SameSite=Lax",
+                                &ctx->route->rw_cookie,
+                                ngx_http_strangler_lag_now_ms(),
+                                NGX_HTTP_STRANGLER_RW_MAX_AGE)
+                   - p;
+
+    return ngx_http_next_header_filter(r);
+}
+
+
 static ngx_int_t
 ngx_http_strangler_add_variables(ngx_conf_t *cf)
 {
@@ -356,6 +416,13 @@ ngx_http_strangler_create_main_conf(ngx_conf_t *cf)
 
     if (ngx_array_init(&smcf->refs, cf->pool, 4,
                        sizeof(ngx_http_strangler_upstream_ref_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&smcf->lag_sources, cf->pool, 2,
+                       sizeof(ngx_http_strangler_lag_t *))
         != NGX_OK)
     {
         return NULL;
@@ -519,6 +586,11 @@ ngx_http_strangler_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_strangler_log_handler;
+
+    if (smcf->rw_routes) {
+        ngx_http_next_header_filter = ngx_http_top_header_filter;
+        ngx_http_top_header_filter = ngx_http_strangler_header_filter;
+    }
 
     return NGX_OK;
 }

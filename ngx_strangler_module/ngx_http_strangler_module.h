@@ -6,6 +6,7 @@
  * route.c   the route table: exact, longest prefix, regex
  * split.c   the decision: override, methods, bucket vs percent
  * shm.c     the zone and the counters that survive reloads
+ * lag.c     the service's sync lag, from its lag file
  * status.c  JSON and Prometheus output
  */
 
@@ -61,6 +62,8 @@ typedef struct {
     ngx_http_strangler_table_t    table;
 
     ngx_array_t                   refs;      /* upstream_ref_t */
+    ngx_array_t                   lag_sources;  /* lag_t * */
+    ngx_uint_t                    rw_routes;    /* with read_your_writes */
 
     ngx_shm_zone_t               *shm_zone;
     ngx_http_strangler_shctx_t   *sh;
@@ -90,6 +93,7 @@ typedef struct {
     ngx_str_t                    *upstream;
     ngx_uint_t                    target;
     ngx_uint_t                    reason;
+    ngx_uint_t                    set_rw;    /* a write: set the rw cookie */
 } ngx_http_strangler_ctx_t;
 
 

@@ -39,6 +39,12 @@ static char *ngx_http_strangler_route_upstream(ngx_conf_t *cf,
     ngx_http_strangler_route_t *route, ngx_str_t *value);
 static char *ngx_http_strangler_route_methods(ngx_conf_t *cf,
     ngx_http_strangler_route_t *route);
+static char *ngx_http_strangler_route_lag(ngx_conf_t *cf,
+    ngx_http_strangler_route_t *route);
+static char *ngx_http_strangler_route_rw_cookie(ngx_conf_t *cf,
+    ngx_http_strangler_route_t *route);
+static ngx_int_t ngx_http_strangler_route_finish(ngx_conf_t *cf,
+    ngx_http_strangler_route_t *route);
 static ngx_uint_t ngx_http_strangler_route_kind(ngx_uint_t match);
 static ngx_int_t ngx_http_strangler_route_cmp(ngx_str_t *a, ngx_str_t *b);
 static int ngx_libc_cdecl ngx_http_strangler_route_cmp_exact(const void *one,
@@ -187,6 +193,8 @@ ngx_http_strangler_route_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     route->percent = NGX_CONF_UNSET_UINT;
+    route->max_lag = NGX_CONF_UNSET_MSEC;
+    route->rw = NGX_CONF_UNSET;
 
     save = *cf;
     cf->handler = ngx_http_strangler_route_directive;
@@ -209,6 +217,14 @@ ngx_http_strangler_route_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (route->percent == NGX_CONF_UNSET_UINT) {
         route->percent = 0;
+    }
+
+    if (ngx_http_strangler_route_finish(cf, route) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (route->rw) {
+        smcf->rw_routes++;
     }
 
     rp = ngx_array_push(&smcf->routes);
@@ -311,6 +327,73 @@ ngx_http_strangler_route_directive(ngx_conf_t *cf, ngx_command_t *dummy,
         return ngx_http_strangler_route_methods(cf, route);
     }
 
+    if (name->len == 7 && ngx_strncmp(name->data, "max_lag", 7) == 0) {
+        if (cf->args->nelts != 2) {
+            goto invalid;
+        }
+
+        if (route->max_lag != NGX_CONF_UNSET_MSEC) {
+            return "is duplicate";
+        }
+
+        n = ngx_parse_time(&value[1], 0);
+        if (n == NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid max_lag \"%V\" in strangler_route "
+                               "\"%V\"", &value[1], &route->name);
+            return NGX_CONF_ERROR;
+        }
+
+        route->max_lag = (ngx_msec_t) n;
+
+        return NGX_CONF_OK;
+    }
+
+    if (name->len == 10 && ngx_strncmp(name->data, "lag_source", 10) == 0) {
+        if (cf->args->nelts != 2 && cf->args->nelts != 3) {
+            goto invalid;
+        }
+
+        return ngx_http_strangler_route_lag(cf, route);
+    }
+
+    if (name->len == 16
+        && ngx_strncmp(name->data, "read_your_writes", 16) == 0)
+    {
+        if (cf->args->nelts != 2) {
+            goto invalid;
+        }
+
+        if (route->rw != NGX_CONF_UNSET) {
+            return "is duplicate";
+        }
+
+        if (ngx_strcmp(value[1].data, "on") == 0) {
+            route->rw = 1;
+
+        } else if (ngx_strcmp(value[1].data, "off") == 0) {
+            route->rw = 0;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"%V\", it must be "
+                               "\"on\" or \"off\"", &value[1], name);
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (name->len == 23
+        && ngx_strncmp(name->data, "read_your_writes_cookie", 23) == 0)
+    {
+        if (cf->args->nelts != 2) {
+            goto invalid;
+        }
+
+        return ngx_http_strangler_route_rw_cookie(cf, route);
+    }
+
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "unknown directive \"%V\" in strangler_route \"%V\"",
                        name, &route->name);
@@ -394,6 +477,160 @@ ngx_http_strangler_route_methods(ngx_conf_t *cf,
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* lag_source FILE [stale=TIME]; */
+
+static char *
+ngx_http_strangler_route_lag(ngx_conf_t *cf, ngx_http_strangler_route_t *route)
+{
+    ngx_int_t                        stale;
+    ngx_str_t                       *value, s;
+    ngx_http_strangler_main_conf_t  *smcf;
+
+    if (route->lag) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    stale = NGX_HTTP_STRANGLER_LAG_STALE;
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "empty lag_source in strangler_route \"%V\"",
+                           &route->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 3) {
+        if (value[2].len <= 6 || ngx_strncmp(value[2].data, "stale=", 6) != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" of lag_source",
+                               &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        s.len = value[2].len - 6;
+        s.data = value[2].data + 6;
+
+        stale = ngx_parse_time(&s, 0);
+        if (stale == NGX_ERROR || stale == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid stale time \"%V\" of lag_source",
+                               &s);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_strangler_module);
+
+    route->lag = ngx_http_strangler_lag_add(cf, smcf, &value[1],
+                                            (ngx_msec_t) stale);
+    if (route->lag == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_strangler_route_rw_cookie(ngx_conf_t *cf,
+    ngx_http_strangler_route_t *route)
+{
+    u_char     *p;
+    ngx_str_t  *value;
+
+    if (route->rw_cookie.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    /* it becomes $cookie_NAME: letters, digits and "_" only */
+
+    for (p = value[1].data; p < value[1].data + value[1].len; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '_'))
+        {
+            break;
+        }
+    }
+
+    if (value[1].len == 0 || p != value[1].data + value[1].len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid cookie name \"%V\" in strangler_route "
+                           "\"%V\", use letters, digits and \"_\"",
+                           &value[1], &route->name);
+        return NGX_CONF_ERROR;
+    }
+
+    route->rw_cookie = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+/* the lag gate and read-your-writes need a lag file */
+
+static ngx_int_t
+ngx_http_strangler_route_finish(ngx_conf_t *cf,
+    ngx_http_strangler_route_t *route)
+{
+    u_char                            *p;
+    ngx_str_t                          v;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (route->rw == NGX_CONF_UNSET) {
+        route->rw = 0;
+    }
+
+    if ((route->max_lag != NGX_CONF_UNSET_MSEC || route->rw)
+        && route->lag == NULL)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "strangler_route \"%V\" has \"%s\" but no "
+                      "\"lag_source\" in %V:%ui", &route->name,
+                      route->rw ? "read_your_writes" : "max_lag",
+                      &route->file, route->line);
+        return NGX_ERROR;
+    }
+
+    if (!route->rw) {
+        return NGX_OK;
+    }
+
+    if (route->rw_cookie.data == NULL) {
+        ngx_str_set(&route->rw_cookie, "strangler_rw");
+    }
+
+    v.len = sizeof("$cookie_") - 1 + route->rw_cookie.len;
+    v.data = ngx_pnalloc(cf->pool, v.len);
+    if (v.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(v.data, "$cookie_", sizeof("$cookie_") - 1);
+    ngx_memcpy(p, route->rw_cookie.data, route->rw_cookie.len);
+
+    route->rw_value = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (route->rw_value == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &v;
+    ccv.complex_value = route->rw_value;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

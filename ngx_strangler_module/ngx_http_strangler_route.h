@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_strangler_module.h"
+#include "ngx_http_strangler_lag.h"
 
 
 #define NGX_HTTP_STRANGLER_EXACT           0    /* = /x   */
@@ -34,6 +35,12 @@ struct ngx_http_strangler_route_s {
     ngx_uint_t                    methods;   /* NGX_HTTP_GET|...; 0: all */
 
     ngx_http_strangler_node_t    *node;      /* counters in the zone */
+
+    ngx_msec_t                    max_lag;   /* NGX_CONF_UNSET_MSEC: off */
+    ngx_http_strangler_lag_t     *lag;       /* lag_source */
+    ngx_flag_t                    rw;        /* read_your_writes */
+    ngx_str_t                     rw_cookie;
+    ngx_http_complex_value_t     *rw_value;  /* $cookie_<rw_cookie> */
 
     ngx_str_t                     file;      /* where it was declared */
     ngx_uint_t                    line;

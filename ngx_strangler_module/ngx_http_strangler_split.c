@@ -5,7 +5,15 @@
  *   no route matched           legacy (strangler_legacy)   no_route
  *   override header + token    the side it names           override
  *   method not in "methods"    legacy                      method
- *   otherwise                  bucket < percent            split
+ *   bucket >= percent          legacy                      split
+ *   max_lag, lag over or unknown   legacy                  lag
+ *   read_your_writes cookie newer than the service's watermark
+ *                              legacy                      rw
+ *   otherwise                  service                     split
+ *
+ * The lag and read-your-writes checks only ever take a request away from
+ * the service; they never add to it, so stickiness and monotonicity hold
+ * for everything the gate lets through.
  *
  * The split is a pure function of (route name, key, percent), see
  * include/strangler/bucket.h, so it needs no state and no coordination.
@@ -21,12 +29,17 @@
 #include "ngx_http_strangler_module.h"
 #include "ngx_http_strangler_route.h"
 #include "ngx_http_strangler_split.h"
+#include "ngx_http_strangler_lag.h"
 
 
 static ngx_int_t ngx_http_strangler_split_override(ngx_http_request_t *r,
     ngx_http_strangler_loc_conf_t *slcf);
 static ngx_uint_t ngx_http_strangler_split_bucket(ngx_http_request_t *r,
     ngx_http_strangler_route_t *route);
+static ngx_int_t ngx_http_strangler_split_lag_ok(ngx_http_request_t *r,
+    ngx_http_strangler_route_t *route, int64_t now_ms);
+static ngx_int_t ngx_http_strangler_split_rw_ok(ngx_http_request_t *r,
+    ngx_http_strangler_route_t *route, int64_t now_ms);
 
 
 void
@@ -34,6 +47,7 @@ ngx_http_strangler_split_decide(ngx_http_request_t *r,
     ngx_http_strangler_loc_conf_t *slcf, ngx_http_strangler_route_t *route,
     ngx_http_strangler_ctx_t *ctx)
 {
+    int64_t     now_ms;
     ngx_int_t   forced;
     ngx_uint_t  bucket;
 
@@ -66,13 +80,44 @@ ngx_http_strangler_split_decide(ngx_http_request_t *r,
 
     bucket = ngx_http_strangler_split_bucket(r, route);
 
-    ctx->target = strangler_to_service(bucket, route->percent)
-                  ? NGX_HTTP_STRANGLER_SERVICE : NGX_HTTP_STRANGLER_LEGACY;
     ctx->reason = NGX_HTTP_STRANGLER_REASON_SPLIT;
+
+    if (!strangler_to_service(bucket, route->percent)) {
+        ctx->target = NGX_HTTP_STRANGLER_LEGACY;
+        goto done;
+    }
+
+    ctx->target = NGX_HTTP_STRANGLER_SERVICE;
+
+    if (route->lag) {
+        now_ms = ngx_http_strangler_lag_now_ms();
+
+        if (route->max_lag != NGX_CONF_UNSET_MSEC
+            && !ngx_http_strangler_split_lag_ok(r, route, now_ms))
+        {
+            ctx->target = NGX_HTTP_STRANGLER_LEGACY;
+            ctx->reason = NGX_HTTP_STRANGLER_REASON_LAG;
+
+        } else if (route->rw
+                   && !ngx_http_strangler_split_rw_ok(r, route, now_ms))
+        {
+            ctx->target = NGX_HTTP_STRANGLER_LEGACY;
+            ctx->reason = NGX_HTTP_STRANGLER_REASON_RW;
+        }
+    }
 
 done:
 
     ctx->upstream = &route->upstream[ctx->target];
+
+    /* a write through legacy: reads must wait for the service to catch up */
+
+    if (route->rw && ctx->target == NGX_HTTP_STRANGLER_LEGACY
+        && !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_OPTIONS
+                          |NGX_HTTP_TRACE)))
+    {
+        ctx->set_rw = 1;
+    }
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "strangler: route \"%V\" target %V reason %V upstream %V",
@@ -180,4 +225,65 @@ ngx_http_strangler_split_bucket(ngx_http_request_t *r,
 
     return strangler_bucket(route->name.data, route->name.len,
                             key.data, key.len);
+}
+
+
+/* the service's lag is known, fresh and at most max_lag */
+
+static ngx_int_t
+ngx_http_strangler_split_lag_ok(ngx_http_request_t *r,
+    ngx_http_strangler_route_t *route, int64_t now_ms)
+{
+    strangler_lag_t  *lag;
+
+    lag = ngx_http_strangler_lag_get(route->lag, now_ms, r->connection->log);
+
+    if (lag == NULL || lag->lag_ms < 0) {
+        return 0;
+    }
+
+    return lag->lag_ms <= (int64_t) route->max_lag;
+}
+
+
+/*
+ * No read-your-writes cookie, or the service's database has applied the
+ * monolith up to the moment in it.  A cookie that is not a number is
+ * ignored (it is not ours to judge); an unknown lag keeps the client on
+ * legacy.
+ */
+
+static ngx_int_t
+ngx_http_strangler_split_rw_ok(ngx_http_request_t *r,
+    ngx_http_strangler_route_t *route, int64_t now_ms)
+{
+    u_char           *p, *end;
+    int64_t           t;
+    ngx_str_t         v;
+    strangler_lag_t  *lag;
+
+    if (ngx_http_complex_value(r, route->rw_value, &v) != NGX_OK
+        || v.len == 0 || v.len > 15)
+    {
+        return 1;
+    }
+
+    t = 0;
+    end = v.data + v.len;
+
+    for (p = v.data; p < end; p++) {
+        if (*p < '0' || *p > '9') {
+            return 1;
+        }
+
+        t = t * 10 + (*p - '0');
+    }
+
+    lag = ngx_http_strangler_lag_get(route->lag, now_ms, r->connection->log);
+
+    if (lag == NULL || lag->watermark_ms <= 0) {
+        return 0;
+    }
+
+    return lag->watermark_ms >= t;
 }

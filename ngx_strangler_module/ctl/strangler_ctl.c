@@ -414,6 +414,14 @@ main(int argc, char **argv)
         return 2;
     }
 
+    /* edit the file itself when the routes path is a symbolic link */
+
+    v = realpath(cf.routes, NULL);
+    if (v != NULL) {
+        free(cf.routes);
+        cf.routes = v;
+    }
+
     if (cf.history == NULL) {
         if (asprintf(&cf.history, "%s.history", cf.routes) == -1) {
             fprintf(stderr, "strangler-ctl: out of memory\n");
@@ -959,6 +967,23 @@ ctl_apply(ctl_conf_t *cf, ctl_routes_t *rt, ctl_route_t *r, uint32_t new)
         goto done;
     }
 
+    /* another change may have landed between our read and the lock */
+
+    text = ctl_read_file(cf->routes, &len, err, sizeof(err));
+    if (text == NULL) {
+        fprintf(stderr, "strangler-ctl: %s; nothing changed\n", err);
+        goto done;
+    }
+
+    if (len != rt->len || memcmp(text, rt->text, len) != 0) {
+        fprintf(stderr, "strangler-ctl: %s changed while this command ran;"
+                " nothing changed, try again\n", cf->routes);
+        goto done;
+    }
+
+    free(text);
+    text = NULL;
+
     text = ctl_routes_edit(rt, r, new, &len);
     if (text == NULL) {
         fprintf(stderr, "strangler-ctl: out of memory\n");
@@ -1047,7 +1072,7 @@ done:
 static void
 ctl_confirm(ctl_conf_t *cf, ctl_routes_t *rt, ctl_route_t *r, uint32_t new)
 {
-    int            i;
+    int            i, seen;
     char           err[CTL_ERRLEN], p[32];
     size_t         idx;
     ctl_sample_t  *s;
@@ -1058,6 +1083,7 @@ ctl_confirm(ctl_conf_t *cf, ctl_routes_t *rt, ctl_route_t *r, uint32_t new)
     }
 
     idx = (size_t) (r - rt->routes);
+    seen = 0;
 
     for (i = 0; i < 50; i++) {
         if (ctl_sample(cf, rt, s, err, sizeof(err)) != 0) {
@@ -1067,11 +1093,19 @@ ctl_confirm(ctl_conf_t *cf, ctl_routes_t *rt, ctl_route_t *r, uint32_t new)
             return;
         }
 
+        /* old workers may answer a little longer: want a few in a row */
+
         if (s[idx].found && s[idx].percent100 == new) {
-            printf("confirmed: running nginx routes %s%% of %s to the "
-                   "service\n", ctl_percent_str(new, p, sizeof(p)), r->name);
-            free(s);
-            return;
+            if (++seen == 3) {
+                printf("confirmed: running nginx routes %s%% of %s to the "
+                       "service\n", ctl_percent_str(new, p, sizeof(p)),
+                       r->name);
+                free(s);
+                return;
+            }
+
+        } else {
+            seen = 0;
         }
 
         usleep(100000);
