@@ -36,11 +36,12 @@ cdc_kafka_log(const rd_kafka_t *rk, int level, const char *fac,
 {
     int  lvl;
 
-    /* syslog levels */
-    if (level <= 3) {
+    /* syslog levels; librdkafka's LOG_ERR (3) are mostly transient
+       connection failures it retries by itself: warnings for us */
+    if (level <= 2) {
         lvl = CDC_LOG_ERROR;
 
-    } else if (level == 4) {
+    } else if (level <= 4) {
         lvl = CDC_LOG_WARN;
 
     } else if (level <= 6) {
