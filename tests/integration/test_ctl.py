@@ -489,3 +489,17 @@ def test_example_configs_work_with_ctl(nginx, backends, tmp_path):
     # writes stay on the monolith (methods GET HEAD)
     st, hdrs, _ = ngx.pipeline([("POST", "/api/orders/7", {}, b"{}")])[0]
     assert hdrs["x-strangler-target"] == "legacy"
+
+
+def test_symlinked_routes_file_stays_a_symlink(nginx, backends, tmp_path):
+    s = Setup(nginx, backends, tmp_path)
+    link = str(tmp_path / "routes-link.conf")
+    os.symlink(s.routes, link)
+    real = s.routes
+    s.routes = link
+    rc, out, err = s.ctl("set", "/api/", "30")
+    assert rc == 0, out + err
+    assert os.path.islink(link) and os.readlink(link) == real
+    with open(real) as f:
+        assert "percent  30;" in f.read()
+    assert s.percent(want=30.0) == 30.0
