@@ -706,6 +706,13 @@ cdc_cmd_sink(int argc, char **argv)
         return CDC_SINK_EXIT_USAGE;
     }
 
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = cdc_sink_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     snprintf(ident, sizeof(ident), "sink %s", service);
     cdc_log_set_ident(ident);
 
@@ -740,12 +747,6 @@ cdc_cmd_sink(int argc, char **argv)
     pthread_mutex_init(&s->lock, NULL);
     rc = CDC_SINK_EXIT_ERROR;
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = cdc_sink_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     snprintf(group, sizeof(group), "%s.sink.%s%s", cf.topic_prefix,
              svc->name, replay ? ".replay" : "");

@@ -209,6 +209,7 @@ int cdc_source_db_columns(cdc_sink_t *s, const char *db, const char *table,
     cdc_source_col_t **cols, size_t *ncols, char *err, size_t errlen);
 void cdc_source_db_free_columns(cdc_source_col_t *cols, size_t ncols);
 void cdc_source_db_close(cdc_sink_t *s);
+void *cdc_source_db_conn(cdc_sink_t *s, char *err, size_t errlen);
 
 /* apply.c */
 int cdc_apply_prepare(cdc_sink_t *s, cdc_sink_change_t *c);

@@ -14,7 +14,7 @@
 #include "sink/sink.h"
 
 
-static MYSQL *
+void *
 cdc_source_db_conn(cdc_sink_t *s, char *err, size_t errlen)
 {
     MYSQL         *my;
@@ -46,6 +46,13 @@ cdc_source_db_conn(cdc_sink_t *s, char *err, size_t errlen)
         cdc_error(err, errlen, "source mysql %s:%d (for the source types "
                   "create_tables needs): %s", s->cf->src_host,
                   s->cf->src_port, mysql_error(my));
+        mysql_close(my);
+        return NULL;
+    }
+
+    /* verify reads TIMESTAMP values: in UTC, as the events carry them */
+    if (mysql_query(my, "SET time_zone = '+00:00'") != 0) {
+        cdc_error(err, errlen, "source mysql: %s", mysql_error(my));
         mysql_close(my);
         return NULL;
     }

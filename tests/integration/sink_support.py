@@ -173,7 +173,10 @@ def wait_rows(postgres, query, expect, db="orders", timeout=60, sink=None):
     deadline = time.time() + timeout
     got = None
     while time.time() < deadline:
-        got = postgres.sql(query, db=db)
+        try:
+            got = postgres.sql(query, db=db)
+        except Exception as e:  # the sink may not have created it yet
+            got = e
         if got == expect:
             return got
         if sink is not None and not sink.alive():
