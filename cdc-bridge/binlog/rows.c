@@ -525,14 +525,14 @@ cdc_binlog_value_decode(cdc_binlog_value_t *v,
         if (fb == 0) {
             packed = ip * (1LL << 24);
         } else if (fb == 1) {
-            frac = (int8_t) p[3];
+            frac = p[3];
             if (ip < 0 && frac) {
                 ip++;
                 frac -= 0x100;
             }
             packed = ip * (1LL << 24) + frac * 10000;
         } else if (fb == 2) {
-            frac = (int16_t) cdc_be(p + 3, 2);
+            frac = (int64_t) cdc_be(p + 3, 2);
             if (ip < 0 && frac) {
                 ip++;
                 frac -= 0x10000;
