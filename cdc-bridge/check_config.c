@@ -4,8 +4,8 @@
  * Loads and validates the configuration (file + environment + secret
  * files) and prints the effective values, where each came from, secrets
  * masked.  It touches no database and no broker, unless --server is
- * given and the source wing provides cdc_source_check_server(): that
- * hook connects to the source and checks its binlog settings.
+ * given: then cdc_source_check_server() (source/checks.c) connects to the
+ * source and checks its binlog settings and grants.
  *
  * --keys prints the key table as Markdown (docs/cdc-bridge.md uses it).
  */
@@ -17,14 +17,7 @@
 #include "commands.h"
 #include "config.h"
 #include "log.h"
-
-
-/*
- * Provided by source/ when it lands server checks; weak, so that this
- * file builds without it.  Returns 0, or -1 with the reason in err.
- */
-int cdc_source_check_server(const cdc_config_t *cf, char *err,
-    size_t errlen) __attribute__((weak));
+#include "source/source.h"
 
 
 static void
@@ -105,12 +98,7 @@ cdc_cmd_check_config(int argc, char **argv)
     }
 
     if (server) {
-        if (cdc_source_check_server == NULL) {
-            fprintf(stderr, "cdc-bridge check-config: --server: this build "
-                    "has no source server checks\n");
-            rc = 2;
-
-        } else if (cdc_source_check_server(&cf, err, sizeof(err)) != 0) {
+        if (cdc_source_check_server(&cf, err, sizeof(err)) != 0) {
             fprintf(stderr, "cdc-bridge check-config: source %s:%d: %s\n",
                     cf.src_host, cf.src_port, err);
             rc = 1;

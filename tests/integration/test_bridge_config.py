@@ -154,3 +154,26 @@ def test_every_key_is_in_the_sample_and_the_docs():
         if "environment only" not in row:
             assert re.search(r"^;? ?%s =" % re.escape(key), sample,
                              re.M), "sample lacks " + key
+
+
+def test_server_checks_only_with_flag(mariadb):
+    user = mariadb.cdc_user()
+    mariadb.sql("CREATE DATABASE IF NOT EXISTS shop")
+    mariadb.sql("CREATE TABLE IF NOT EXISTS shop.orders (id INT PRIMARY KEY)")
+    mariadb.sql("CREATE TABLE IF NOT EXISTS shop.order_items "
+                "(id INT PRIMARY KEY)")
+    env = {"CDC_SOURCE_PORT": str(mariadb.port), "CDC_SOURCE_USER": user,
+           "CDC_SOURCE_PASSWORD": mariadb.cdc_password}
+    p = check("-c", SAMPLE, "--server", env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "# source 127.0.0.1:%d: ok" % mariadb.port in p.stdout
+
+    env["CDC_SOURCE_PASSWORD"] = "wrong"
+    p = check("-c", SAMPLE, "--server", env=env)
+    assert p.returncode == 1
+    assert "source 127.0.0.1:%d: " % mariadb.port in p.stderr
+    assert "wrong" not in p.stderr
+
+    # without --server, the same config is only read, never tried
+    p = check("-c", SAMPLE, env=env)
+    assert p.returncode == 0, p.stderr
