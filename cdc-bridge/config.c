@@ -1494,6 +1494,7 @@ cdc_conf_handler(void *user, const char *section, const char *name,
 {
     int                    service, append;
     char                   msg[CDC_CONF_ERRLEN], where[1100], env[128];
+    size_t                 i;
     const char            *sec;
     cdc_config_t          *cf;
     cdc_conf_parse_t      *ctx;
@@ -1528,13 +1529,13 @@ cdc_conf_handler(void *user, const char *section, const char *name,
         goto failed;
 
     } else {
-        for (k = NULL, append = 0; cdc_conf_sections[append]; append++) {
-            if (strcmp(section, cdc_conf_sections[append]) == 0) {
+        for (i = 0; cdc_conf_sections[i]; i++) {
+            if (strcmp(section, cdc_conf_sections[i]) == 0) {
                 break;
             }
         }
 
-        if (cdc_conf_sections[append] == NULL) {
+        if (cdc_conf_sections[i] == NULL) {
             (void) cdc_error(msg, sizeof(msg), "unknown section [%s]",
                              section);
             goto failed;

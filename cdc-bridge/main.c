@@ -3,9 +3,11 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "log.h"
 
 
 typedef struct {
@@ -46,11 +48,21 @@ cdc_usage(FILE *out)
 int
 main(int argc, char **argv)
 {
+    int                   level;
+    const char           *env;
     const cdc_command_t  *c;
 
     if (argc < 2) {
         cdc_usage(stderr);
         return 2;
+    }
+
+    /* until a command loads its config ([log] level), for every command */
+    env = getenv("CDC_LOG_LEVEL");
+    level = cdc_log_level_parse(env);
+
+    if (level >= 0) {
+        cdc_log_set_level(level);
     }
 
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0

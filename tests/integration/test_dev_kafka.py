@@ -47,7 +47,8 @@ def test_first_line_and_ping(devkafka):
 
 
 def test_produce_consume_keeps_key_order(devkafka):
-    assert devkafka.command("create-topic orders 8").startswith("ok")
+    assert devkafka.create_topic("orders", 8) == \
+        "ok topic orders partitions 8"
     left, errors = produce(devkafka, "orders", 200,
                            conf={"enable.idempotence": True, "acks": "all"})
     assert left == 0 and errors == []

@@ -652,6 +652,14 @@ class DevKafka:
                 return self.replies[n] if len(self.replies) > n else None
         return wait_for(got, timeout=timeout, what="dev-kafka reply")
 
+    def create_topic(self, name, partitions=16):
+        """Creates a topic with enough partitions for a load (the mock
+        keeps ~5 MiB per partition; auto-created topics get only 4)."""
+        reply = self.command("create-topic %s %d" % (name, partitions))
+        if not reply.startswith("ok"):
+            raise RuntimeError("dev-kafka: " + reply)
+        return reply
+
     def consumer(self, group=None, **conf):
         from confluent_kafka import Consumer
         c = {"bootstrap.servers": self.bootstrap,
