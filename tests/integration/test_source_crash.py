@@ -22,7 +22,7 @@ def writer(mariadb, done, errors):
         with conn.cursor() as cur:
             for start in range(0, CHANGES, BATCH):
                 rows = [(i % KEYS, i) for i in range(start, start + BATCH)]
-                cur.executemany("INSERT INTO load (id, seq) VALUES (%s, %s) "
+                cur.executemany("INSERT INTO churn (id, seq) VALUES (%s, %s) "
                                 "ON DUPLICATE KEY UPDATE seq = VALUES(seq)",
                                 rows)
                 time.sleep(0.01)
@@ -38,11 +38,11 @@ def test_kill9_under_load_loses_nothing(mariadb, devkafka, tmp_path):
     print("seed", seed)
     rnd = random.Random(seed)
 
-    setup_source(mariadb, "CREATE TABLE load (id INT PRIMARY KEY, "
+    setup_source(mariadb, "CREATE TABLE churn (id INT PRIMARY KEY, "
                           "seq INT NOT NULL, pad CHAR(20) DEFAULT 'p');")
-    assert devkafka.command("create-topic monolith.shop.load 32") \
+    assert devkafka.command("create-topic monolith.shop.churn 32") \
         .startswith("ok")
-    reader = TopicReader(devkafka, ["monolith.shop.load"])
+    reader = TopicReader(devkafka, ["monolith.shop.churn"])
 
     b = Bridge(tmp_path / "bridge", mariadb, devkafka,
                CDC_SOURCE_SNAPSHOT="no", CDC_KAFKA_LINGER="20ms")
