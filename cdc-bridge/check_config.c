@@ -37,9 +37,10 @@ int
 cdc_cmd_check_config(int argc, char **argv)
 {
     int                  c, quiet, server, rc;
-    char                 err[2048];
+    char                 err[2048], where[1100];
     const char          *file;
     cdc_config_t         cf;
+    cdc_src_pos_t        pos;
 
     static const struct option  opts[] = {
         { "config", required_argument, NULL, 'c' },
@@ -87,6 +88,16 @@ cdc_cmd_check_config(int argc, char **argv)
 
     if (cdc_config_load(&cf, file, err, sizeof(err)) != 0) {
         fprintf(stderr, "cdc-bridge check-config: %s\n", err);
+        cdc_config_free(&cf);
+        return 1;
+    }
+
+    /* the start position is parsed by the source wing: check it here */
+    if (cdc_source_parse_pos(cf.start, &pos, err, sizeof(err)) != 0) {
+        (void) cdc_config_origin(&cf, "source", "start", NULL, where,
+                                 sizeof(where));
+        fprintf(stderr, "cdc-bridge check-config: %s: bad value \"%s\" for "
+                "start: %s\n", where, cf.start, err);
         cdc_config_free(&cf);
         return 1;
     }

@@ -2325,6 +2325,50 @@ cdc_config_table_wanted(const cdc_config_t *cf, const char *db,
 }
 
 
+int
+cdc_config_origin(const cdc_config_t *cf, const char *section,
+    const char *key, const char *service, char *buf, size_t len)
+{
+    int                    svc;
+    size_t                 i;
+    cdc_conf_origin_t     *o;
+    const cdc_conf_key_t  *k;
+
+    k = cdc_conf_key(section, key);
+
+    if (k == NULL || len == 0) {
+        return -1;
+    }
+
+    svc = -1;
+
+    if (strcmp(section, "service") == 0) {
+        for (i = 0; service && i < cf->nservices; i++) {
+            if (strcmp(cf->services[i].name, service) == 0) {
+                svc = (int) i;
+                break;
+            }
+        }
+
+        if (svc < 0) {
+            return -1;
+        }
+    }
+
+    o = cf->priv ? cdc_conf_origin(cf, k, svc) : NULL;
+
+    if (o == NULL) {
+        (void) snprintf(buf, len, "default");
+        return 0;
+    }
+
+    (void) snprintf(buf, len, "%s%.*s", o->line ? "" : "environment ",
+                    (int) strcspn(o->origin, "\n"), o->origin);
+
+    return 0;
+}
+
+
 /* ------------------------------------------------------------ printing */
 
 static void

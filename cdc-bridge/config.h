@@ -139,6 +139,15 @@ int cdc_config_table_wanted(const cdc_config_t *cf, const char *db,
     const char *table);
 
 /*
+ * Where key of section ("source", …, or "service" with service NAME) got
+ * its value: "file:line", "environment CDC_X_Y" or "default", into buf;
+ * for messages like "cdc.conf:14: service orders: …".  Returns 0, or -1
+ * for an unknown key.
+ */
+int cdc_config_origin(const cdc_config_t *cf, const char *section,
+    const char *key, const char *service, char *buf, size_t len);
+
+/*
  * Prints every key's effective value and where it came from (file:line,
  * environment variable, default); secrets print as "(set)" only.
  */

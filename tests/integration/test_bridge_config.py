@@ -68,6 +68,19 @@ def test_unknown_key_and_bad_duration(tmp_path):
     assert '%s:3: bad duration "1" for heartbeat_interval' % f in p.stderr
 
 
+def test_start_position_is_checked(tmp_path):
+    f = tmp_path / "c.conf"
+    f.write_text("[source]\ntables = shop.orders\nstart = mysql-bin:xx\n")
+    p = check("-c", str(f))
+    assert p.returncode != 0
+    assert '%s:3: bad value "mysql-bin:xx" for start' % f in p.stderr
+
+    for ok in ("0-1-42", "0-1-42,1-2-7", "binlog.000002:4", ""):
+        p = check("-c", str(f), "-q", env={"CDC_SOURCE_START": ok})
+        assert p.returncode == 0, ok + ": " + p.stderr
+        assert p.stdout == ""
+
+
 def test_missing_file(tmp_path):
     p = check("-c", str(tmp_path / "nope.conf"))
     assert p.returncode != 0

@@ -703,6 +703,48 @@ test_print_masks_secrets(void **state)
 }
 
 
+static void
+test_origin(void **state)
+{
+    cdc_config_t  cf;
+    char          where[1100], want[1100];
+
+    assert_int_equal(setenv("CDC_SOURCE_HOST", "db.local", 1), 0);
+    assert_int_equal(setenv("CDC_SERVICE_ORDERS_BATCH_SIZE", "7", 1), 0);
+    assert_int_equal(load_text(&cf, BASE "port = 3310\n[service.orders]\n"
+                               "postgres = dbname=o\ntables = shop.orders\n"),
+                     0);
+
+    (void) snprintf(want, sizeof(want), "%s:3", conf_path);
+    assert_int_equal(cdc_config_origin(&cf, "source", "port", NULL, where,
+                                       sizeof(where)), 0);
+    assert_string_equal(where, want);
+
+    assert_int_equal(cdc_config_origin(&cf, "source", "host", NULL, where,
+                                       sizeof(where)), 0);
+    assert_string_equal(where, "environment CDC_SOURCE_HOST");
+
+    assert_int_equal(cdc_config_origin(&cf, "kafka", "linger", NULL, where,
+                                       sizeof(where)), 0);
+    assert_string_equal(where, "default");
+
+    (void) snprintf(want, sizeof(want), "%s:6", conf_path);
+    assert_int_equal(cdc_config_origin(&cf, "service", "tables", "orders",
+                                       where, sizeof(where)), 0);
+    assert_string_equal(where, want);
+    assert_int_equal(cdc_config_origin(&cf, "service", "batch_size",
+                                       "orders", where, sizeof(where)), 0);
+    assert_string_equal(where, "environment CDC_SERVICE_ORDERS_BATCH_SIZE");
+
+    assert_int_equal(cdc_config_origin(&cf, "source", "colour", NULL, where,
+                                       sizeof(where)), -1);
+    assert_int_equal(cdc_config_origin(&cf, "service", "tables", "nope",
+                                       where, sizeof(where)), -1);
+
+    cdc_config_free(&cf);
+}
+
+
 int
 main(void)
 {
@@ -730,6 +772,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_print_masks_secrets, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_origin, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
