@@ -3,10 +3,14 @@ lost; with every broker down for 10 s the bridge holds back (memory
 bounded, even through one 100,000-row transaction) and delivers
 everything once the brokers are back."""
 
+import os
 import threading
 import time
+import urllib.error
+import urllib.request
 
-from source_lib import Bridge, TopicReader, setup_source
+import pytest
+from source_lib import Bridge, TopicReader, read_all, setup_source
 
 
 def rss_kb(pid):
@@ -112,3 +116,47 @@ def test_brokers_down_10s(mariadb, devkafka, tmp_path):
     assert peak_down - base < 24 * 1024, (base, peak_down)
     # catching up adds librdkafka's per-partition batch buffers (32 here)
     assert peak - base < 64 * 1024, (base, peak)
+
+
+def test_checkpoint_write_failure_holds_back(mariadb, devkafka, tmp_path):
+    setup_source(mariadb, "CREATE TABLE t (id INT PRIMARY KEY);")
+    b = Bridge(tmp_path / "bridge", mariadb, devkafka,
+               CDC_SOURCE_SNAPSHOT="no").start()
+    blocker = os.path.join(b.ckdir, "checkpoint.json.tmp")
+    try:
+        b.wait_status(lambda s: s.get("phase") == "streaming")
+        mariadb.sql("INSERT INTO shop.t VALUES (1)")
+        st = b.wait_status(lambda s: s["checkpoint"]["pos"] > 4
+                           and s["in_flight"] == 0)
+        # root ignores permissions: a directory where the temporary file
+        # goes makes every checkpoint write fail
+        os.mkdir(blocker)
+        mariadb.sql("INSERT INTO shop.t VALUES (2)")
+        st = b.wait_status(lambda s: s["checkpoint_error"] is not None,
+                           what="checkpoint error reported")
+        assert "checkpoint.json.tmp" in st["checkpoint_error"]
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(b.metrics_url + "/healthz", timeout=5)
+        assert e.value.code == 503
+        held = st["position"]["pos"]
+        for i in range(3, 50):
+            mariadb.sql("INSERT INTO shop.t VALUES (%d)" % i)
+        time.sleep(1.5)
+        st = b.status()
+        # nothing read past the last durable checkpoint while it fails
+        assert st["position"]["pos"] == held, st
+        assert st["tables"]["shop.t"]["c"] <= 2
+        os.rmdir(blocker)
+        st = b.wait_status(lambda s: s["checkpoint_error"] is None
+                           and s["tables"]["shop.t"]["c"] == 49,
+                           what="recovery")
+    finally:
+        if os.path.isdir(blocker):
+            os.rmdir(blocker)
+        rc = b.stop()
+    assert rc == 0, b.log()
+    assert "checkpoint write failed" in b.log()
+    assert "checkpoint writes work again" in b.log()
+    ids = sorted(v["after"]["id"] for _k, v, _p in
+                 read_all(devkafka, "monolith.shop.t", expect=49))
+    assert ids == list(range(1, 50))
