@@ -668,7 +668,7 @@ cdc_cmd_sink(int argc, char **argv)
 {
     int                  c, rc, replay;
     char                 err[CDC_SINK_ERRLEN], group[512], dlq[512];
-    char                 ident[128], app[128];
+    char                 ident[128], app[128], instance[600];
     const char          *file, *service, *reset;
     cdc_sink_t          *s;
     cdc_config_t         cf;
@@ -784,7 +784,13 @@ cdc_cmd_sink(int argc, char **argv)
     cdc_sink_metrics(s);
 
     {
+        /* static membership: a restarted sink takes its partitions back
+           at once, and a second sink of the same service fences the
+           first instead of both applying */
+        snprintf(instance, sizeof(instance), "%s.1", group);
+
         const char *const  extra[] = {
+            "group.instance.id", instance,
             "topic.metadata.refresh.interval.ms", "2000",
             "fetch.wait.max.ms", "50",
             /* a sink that died holds its partitions this long */
