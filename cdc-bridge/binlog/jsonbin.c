@@ -24,7 +24,7 @@ enum {
 
 
 static int cdc_jb_value(cdc_buf_t *o, unsigned type, const uint8_t *p,
-    size_t len, int depth, char *err, size_t errlen);
+    size_t len, int depth, size_t limit, char *err, size_t errlen);
 
 
 static int
@@ -161,7 +161,7 @@ cdc_jb_opaque(cdc_buf_t *o, const uint8_t *p, size_t len, char *err,
 
 static int
 cdc_jb_container(cdc_buf_t *o, const uint8_t *p, size_t len, int large,
-    int obj, int depth, char *err, size_t errlen)
+    int obj, int depth, size_t limit, char *err, size_t errlen)
 {
     size_t    osz, count, size, hdr, i, ke, ve, koff, klen, voff;
     unsigned  t;
@@ -186,7 +186,7 @@ cdc_jb_container(cdc_buf_t *o, const uint8_t *p, size_t len, int large,
     ke = obj ? osz + 2 : 0;
     ve = 1 + osz;
     hdr = 2 * osz;
-    if (count > (size - hdr) / (ke + ve)) {
+    if (size < hdr || count > (size - hdr) / (ke + ve)) {
         goto bad;
     }
 
@@ -195,6 +195,13 @@ cdc_jb_container(cdc_buf_t *o, const uint8_t *p, size_t len, int large,
     }
 
     for (i = 0; i < count; i++) {
+        if (o->len > limit) {
+            /* offsets shared between elements can make a small value
+               print as an exponentially large text: refuse it */
+            return cdc_bl_error(err, errlen, "JSON text grows beyond %zu "
+                                "bytes: malformed document", limit);
+        }
+
         if (i && cdc_buf_put(o, ",", 1) != 0) {
             return -1;
         }
@@ -219,7 +226,8 @@ cdc_jb_container(cdc_buf_t *o, const uint8_t *p, size_t len, int large,
               || (large && (t == JB_INT32 || t == JB_UINT32));
 
         if (inl) {
-            if (cdc_jb_value(o, t, p + ve + 1, osz, depth + 1, err, errlen)
+            if (cdc_jb_value(o, t, p + ve + 1, osz, depth + 1, limit, err,
+                             errlen)
                 != 0)
             {
                 return -1;
@@ -232,8 +240,8 @@ cdc_jb_container(cdc_buf_t *o, const uint8_t *p, size_t len, int large,
             goto bad;
         }
 
-        if (cdc_jb_value(o, t, p + voff, size - voff, depth + 1, err,
-                         errlen)
+        if (cdc_jb_value(o, t, p + voff, size - voff, depth + 1, limit,
+                         err, errlen)
             != 0)
         {
             return -1;
@@ -251,7 +259,7 @@ bad:
 
 static int
 cdc_jb_value(cdc_buf_t *o, unsigned type, const uint8_t *p, size_t len,
-    int depth, char *err, size_t errlen)
+    int depth, size_t limit, char *err, size_t errlen)
 {
     uint64_t        n, x;
     double          d;
@@ -269,7 +277,7 @@ cdc_jb_value(cdc_buf_t *o, unsigned type, const uint8_t *p, size_t len,
     case JB_SMALL_ARR:
     case JB_LARGE_ARR:
         return cdc_jb_container(o, p, len, type & 1, type < JB_SMALL_ARR,
-                                depth, err, errlen);
+                                depth, limit, err, errlen);
     case JB_LITERAL:
         switch (p[0]) {
         case 0: return cdc_buf_put(o, "null", 4);
@@ -318,7 +326,9 @@ cdc_binlog_json_to_text(const uint8_t *p, size_t len, cdc_buf_t *out,
         return cdc_buf_put(out, "null", 4);
     }
 
-    return cdc_jb_value(out, p[0], p + 1, len - 1, 0, err, errlen);
+    /* a real document prints in well under 32 bytes per stored byte */
+    return cdc_jb_value(out, p[0], p + 1, len - 1, 0,
+                        out->len + 32 * len + 1024, err, errlen);
 }
 
 

@@ -135,12 +135,14 @@ cdc_binlog_rows_next(cdc_binlog_rows_t *r, const cdc_binlog_table_t *t,
     size_t errlen)
 {
     uint64_t        opts;
-    const uint8_t  *bits;
+    const uint8_t  *bits, *start;
     unsigned        i, njson;
 
     if (r->p >= r->end) {
         return 0;
     }
+
+    start = r->p;
 
     if (r->ncols != t->ncols) {
         return cdc_bl_error(err, errlen, "%s event for %s.%s: %u columns, "
@@ -149,17 +151,8 @@ cdc_binlog_rows_next(cdc_binlog_rows_t *r, const cdc_binlog_table_t *t,
                             r->ncols, t->ncols);
     }
 
-    if (r->op == 'c') {
-        if (cdc_bl_image(r, t, r->present[0], after, 0, NULL, err, errlen)
-            != 0)
-        {
-            return -1;
-        }
-        r->row++;
-        return 1;
-    }
-
-    if (cdc_bl_image(r, t, r->present[0], before, 0, NULL, err, errlen)
+    if (cdc_bl_image(r, t, r->present[0], r->op == 'c' ? after : before,
+                     0, NULL, err, errlen)
         != 0)
     {
         return -1;
@@ -194,6 +187,13 @@ cdc_binlog_rows_next(cdc_binlog_rows_t *r, const cdc_binlog_table_t *t,
         {
             return -1;
         }
+    }
+
+    if (r->p == start) {
+        /* no column present: a row of zero bytes would repeat forever */
+        return cdc_bl_error(err, errlen, "%s event for %s.%s: row %u has "
+                            "no columns", cdc_binlog_type_name(r->type),
+                            t->db, t->table, r->row);
     }
 
     r->row++;

@@ -529,6 +529,38 @@ test_json_binary(void **state)
     assert_true(jb_fails(i64, 4));
     assert_true(jb_fails(str, 3));
 
+    /* shared offsets: 40 levels of [x, x] would print 2^40 elements */
+    {
+        uint8_t   *d, *q;
+        unsigned   lv;
+        size_t     total;
+
+        total = 1 + 10 * 40 + 4;
+        d = malloc(total);
+        assert_non_null(d);
+        d[0] = 0x02;
+        for (lv = 0; lv < 40; lv++) {
+            q = d + 1 + 10 * lv;
+            q[0] = 2;
+            q[1] = 0;
+            q[2] = (uint8_t) ((total - 1 - 10 * lv) & 0xff);
+            q[3] = (uint8_t) ((total - 1 - 10 * lv) >> 8);
+            q[4] = 0x02;
+            q[5] = 10;
+            q[6] = 0;
+            q[7] = 0x02;
+            q[8] = 10;
+            q[9] = 0;
+        }
+        q = d + 1 + 400;
+        q[0] = 0;
+        q[1] = 0;
+        q[2] = 4;
+        q[3] = 0;
+        assert_true(jb_fails(d, total));
+        free(d);
+    }
+
     /* nesting: 50 levels decode, 300 are refused */
     assert_string_equal(nested(50, 1), "ok");
     assert_string_equal(nested(300, 0), "refused");
