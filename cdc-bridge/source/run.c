@@ -131,8 +131,34 @@ cdc_run_dr(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 }
 
 
+/*
+ * A topic librdkafka has not seen waits for its next metadata refresh
+ * (up to a second) before anything can be sent; ask at once instead.
+ */
+static void
+cdc_run_warm_topic(cdc_run_t *r, const char *topic)
+{
+    rd_kafka_topic_t           *rkt;
+    const struct rd_kafka_metadata  *md;
+
+    rkt = rd_kafka_topic_new(r->rk, topic, NULL);
+    if (rkt == NULL) {
+        return;
+    }
+
+    if (rd_kafka_metadata(r->rk, 0, rkt, &md, 2000)
+        == RD_KAFKA_RESP_ERR_NO_ERROR)
+    {
+        rd_kafka_metadata_destroy(md);
+    }
+
+    rd_kafka_topic_destroy(rkt);
+}
+
+
 static cdc_run_table_t *
-cdc_run_table(cdc_run_t *r, const char *db, const char *table)
+cdc_run_table(cdc_run_t *r, const char *db, const char *table,
+    const char *topic)
 {
     char              name[256];
     size_t            i;
@@ -183,6 +209,7 @@ cdc_run_table(cdc_run_t *r, const char *db, const char *table)
     pthread_mutex_unlock(&r->lock);
 
     r->last_table = t;
+    cdc_run_warm_topic(r, topic);
 
     return t;
 }
@@ -205,6 +232,7 @@ cdc_run_produce(cdc_run_t *r, const char *db, const char *table,
         }
     }
 
+    t = cdc_run_table(r, db, table, topic);
     seq = cdc_acks_take(&r->acks);
 
     if (cdc_kafka_produce(r->rk, topic, key, klen, value, vlen,
@@ -223,7 +251,6 @@ cdc_run_produce(cdc_run_t *r, const char *db, const char *table,
 
     r->produced++;
 
-    t = cdc_run_table(r, db, table);
     if (t) {
         i = op == 'c' ? 0 : op == 'u' ? 1 : op == 'd' ? 2 : 3;
         t->n[i]++;
@@ -572,9 +599,9 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
 
     from = *start;
     backoff = 250;
-    hb_ms = r->cf->heartbeat_interval_ms > 0
-            && r->cf->heartbeat_interval_ms < 500
-            ? r->cf->heartbeat_interval_ms : 500;
+    /* the server's heartbeat bounds how long a fetch blocks: delivery
+       reports and the checkpoint wait at most that long when idle */
+    hb_ms = 100;
 
     cdc_run_set_phase(r, "streaming");
 
