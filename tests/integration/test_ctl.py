@@ -64,6 +64,8 @@ strangler_route = /exact {
     percent 20;
     key $arg_k;
 }
+
+strangler_route /noperc/ { service service_up; key $arg_k; }
 """
 
 
@@ -503,3 +505,15 @@ def test_symlinked_routes_file_stays_a_symlink(nginx, backends, tmp_path):
     with open(real) as f:
         assert "percent  30;" in f.read()
     assert s.percent(want=30.0) == 30.0
+
+
+def test_set_adds_percent_to_a_route_without_one(nginx, backends, tmp_path):
+    s = Setup(nginx, backends, tmp_path)
+    assert s.percent("/noperc/") == 0.0
+    rc, out, err = s.ctl("set", "/noperc/", "15")
+    assert rc == 0, out + err
+    assert "strangler_route /noperc/ {\n    percent  15; service" in s.text()
+    assert s.percent("/noperc/", want=15.0) == 15.0
+    # and from then on only the value changes
+    assert s.ctl("set", "/noperc/", "16")[0] == 0
+    assert "percent  16; service" in s.text()
