@@ -254,7 +254,9 @@
             var div = el("div", {"class": "service" + (ok ? "" : " stale"),
                                  "data-service": n,
                                  "data-lag-ms": ok ? String(l.lag_ms) : "",
-                                 "data-pending": l ? String(l.pending) : ""});
+                                 "data-pending": l ? String(l.pending) : "",
+                                 "data-points":
+                                     String((hist[n] || []).length)});
             div.appendChild(el("h3", null, n));
             div.appendChild(el("span", {"class": "lag"},
                                ok ? fmtLag(l.lag_ms)

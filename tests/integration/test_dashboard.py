@@ -92,8 +92,8 @@ class Dom(html.parser.HTMLParser):
             self.elems.append((tag, a))
 
 
-def chromium(args, timeout=90):
-    prof = tempfile.mkdtemp(prefix="chromium-")
+def chromium(args, timeout=90, profile=None):
+    prof = profile or tempfile.mkdtemp(prefix="chromium-")
     try:
         return subprocess.run(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
@@ -102,7 +102,8 @@ def chromium(args, timeout=90):
              "--user-data-dir=" + prof] + args,
             capture_output=True, text=True, timeout=timeout)
     finally:
-        shutil.rmtree(prof, ignore_errors=True)
+        if profile is None:
+            shutil.rmtree(prof, ignore_errors=True)
 
 
 def lag_dir(tmp_path):
@@ -226,3 +227,30 @@ def test_dashboard_marks_stale_lag_and_errors(nginx, backends, tmp_path):
     assert "service stale" in svcs["orders"]["class"]
     # the service's 5xx share is flagged in the routes table
     assert 'class="num errors bad' in p.stdout
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_dashboard_keeps_lag_history_across_loads(nginx, backends, tmp_path):
+    """The 15-minute chart lives in localStorage: a second visit in the
+    same browser profile continues the first one's series."""
+    b = backends("legacy", "service")
+    lagdir = lag_dir(tmp_path)
+    sink = Sink({str(lagdir / "orders"): ("orders", 250, 0)})
+    profile = str(tmp_path / "profile")
+    try:
+        ngx = nginx(HTTP, lport=b["legacy"].port, sport=b["service"].port,
+                    lagdir=str(lagdir), dashboard=DASHBOARD)
+        counts = []
+        for _ in range(2):
+            p = chromium(["--virtual-time-budget=3000", "--dump-dom",
+                          ngx.url("/strangler/?refresh=1")], profile=profile)
+            assert p.returncode == 0, p.stderr[-2000:]
+            dom = Dom()
+            dom.feed(p.stdout)
+            svc = [a for t, a in dom.elems if a.get("data-service")]
+            assert svc and svc[0]["data-lag-ms"] == "250"
+            counts.append(int(svc[0]["data-points"]))
+    finally:
+        sink.stop()
+    assert counts[0] >= 2
+    assert counts[1] > counts[0], counts
