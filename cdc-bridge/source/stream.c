@@ -20,6 +20,7 @@
 
 
 #define CDC_STREAM_MAX_DOMAINS  64
+#define CDC_STREAM_MAX_TABLES   1024    /* cached table ids (see commit) */
 
 
 typedef struct {
@@ -289,6 +290,20 @@ cdc_stream_feed(cdc_stream_t *s, const uint8_t *ev, size_t len, char *err,
     if (s->commit_pending) {
         s->commit_pending = 0;
         s->stats.transactions++;
+
+        if (s->ntables > CDC_STREAM_MAX_TABLES) {
+            /* every ALTER gives a table a new id; the server repeats the
+               TABLE_MAP in each transaction, so between transactions the
+               cache can be emptied to keep memory bounded */
+            size_t  i;
+
+            for (i = 0; i < s->tables_cap; i++) {
+                if (s->tables[i].used) {
+                    cdc_stream_table_clear(&s->tables[i]);
+                }
+            }
+            s->ntables = 0;
+        }
 
         if (s->have_maria_gtid) {
             unsigned  i;
