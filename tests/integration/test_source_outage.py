@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 
+import harness
 import pytest
 from source_lib import Bridge, TopicReader, read_all, setup_source
 
@@ -160,3 +161,39 @@ def test_checkpoint_write_failure_holds_back(mariadb, devkafka, tmp_path):
     ids = sorted(v["after"]["id"] for _k, v, _p in
                  read_all(devkafka, "monolith.shop.t", expect=49))
     assert ids == list(range(1, 50))
+
+
+def test_delivery_failure_is_fatal(mariadb, devkafka, tmp_path):
+    setup_source(mariadb, "CREATE TABLE t (id INT PRIMARY KEY);")
+    b = Bridge(tmp_path / "bridge", mariadb, devkafka,
+               CDC_SOURCE_SNAPSHOT="no").start()
+    try:
+        b.wait_status(lambda s: s.get("phase") == "streaming")
+        mariadb.sql("INSERT INTO shop.t VALUES (1)")
+        st = b.wait_status(lambda s: s["events_delivered"] == 1
+                           and s["checkpoint"]["pos"]
+                           >= s["handed_to_kafka"]["pos"] > 4)
+        good = st["checkpoint"]
+        # one permanent error: TOPIC_AUTHORIZATION_FAILED, never retried
+        assert devkafka.command("push-errors Produce 29").startswith("ok")
+        mariadb.sql("INSERT INTO shop.t VALUES (2)")
+        harness.wait_for(lambda: not b.alive(), timeout=60,
+                         what="the bridge to stop")
+    finally:
+        rc = b.stop()
+    assert rc != 0, b.log()
+    assert "delivery failed" in b.log() or "producer failed" in b.log()
+    # nothing past the failed event became durable
+    assert b.checkpoint()["position"]["pos"] == good["pos"]
+
+    # once Kafka accepts again, a restart delivers what failed
+    b.start()
+    try:
+        ids = harness.wait_for(
+            lambda: sorted({v["after"]["id"] for _k, v, _p in
+                            read_all(devkafka, "monolith.shop.t",
+                                     timeout=5)}) == [1, 2],
+            timeout=60, what="row 2 after the restart")
+        assert ids
+    finally:
+        assert b.stop() == 0, b.log()
