@@ -462,7 +462,10 @@ class MariaDB:
                 "--innodb-buffer-pool-size=256M",
                 "--innodb-flush-log-at-trx-commit=2",
                 "--sync-binlog=0", "--skip-name-resolve",
-                "--max-connections=500"] + self.extra_args
+                "--max-connections=500",
+                # temp tables (information_schema queries) stay in the
+                # test's directory, away from whatever else cleans /tmp
+                "--tmpdir=" + self.dir] + self.extra_args
 
     def start(self):
         self.log = open(os.path.join(self.dir, "stdout.log"), "ab")
