@@ -724,6 +724,36 @@ cdc_verify_dst_chunk(cdc_verify_t *vf, const cdc_verify_row_t *lo,
 }
 
 
+/* the first few differing rows: which column, both canonical values */
+static void
+cdc_verify_detail(cdc_verify_t *vf, const cdc_verify_row_t *a,
+    const cdc_verify_row_t *b)
+{
+    char    *key;
+    size_t   k;
+
+    if (vf->differ > CDC_VERIFY_MAX_RANGES) {
+        return;
+    }
+
+    for (k = 0; k < vf->ncols; k++) {
+        if (a->v[k] && b->v[k] ? strcmp(a->v[k], b->v[k]) == 0
+                               : a->v[k] == b->v[k])
+        {
+            continue;
+        }
+
+        key = cdc_verify_key_text(vf, a);
+        printf("  row %s column %s: source %.60s%s%s, target %.60s%s%s\n",
+               key ? key : "?", vf->cols[k].src,
+               a->v[k] ? "\"" : "", a->v[k] ? a->v[k] : "NULL",
+               a->v[k] ? "\"" : "", b->v[k] ? "\"" : "",
+               b->v[k] ? b->v[k] : "NULL", b->v[k] ? "\"" : "");
+        free(key);
+    }
+}
+
+
 static int
 cdc_verify_merge(cdc_verify_t *vf, cdc_verify_row_t *src, size_t ns,
     cdc_verify_row_t *dst, size_t nd)
@@ -761,6 +791,7 @@ cdc_verify_merge(cdc_verify_t *vf, cdc_verify_row_t *src, size_t ns,
                 cdc_verify_range_close(vf);
             } else {
                 vf->differ++;
+                cdc_verify_detail(vf, &src[i], &dst[j]);
                 cdc_verify_mismatch(vf, &src[i]);
             }
 
