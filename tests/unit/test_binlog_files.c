@@ -1263,6 +1263,42 @@ test_crc_mismatch(void **state)
 }
 
 
+/* the FDE's CRC only matches with LOG_EVENT_BINLOG_IN_USE_F cleared */
+static void
+test_fde_in_use_crc(void **state)
+{
+    char                 p[1100], err[256];
+    cdc_binlog_file_t   *f;
+    const uint8_t       *ev;
+    size_t               len;
+    uint64_t             off;
+    cdc_binlog_format_t  fmt;
+    cdc_binlog_event_t   e;
+    uint32_t             stored;
+
+    NEED_TESTDATA();
+    f = cdc_binlog_file_open(path_of("canal_tsdb_mysql-bin.000003", p,
+                                     sizeof(p)), err, sizeof(err));
+    assert_non_null(f);
+    assert_int_equal(cdc_binlog_file_next(f, &ev, &len, &off, err,
+                                          sizeof(err)), 1);
+    assert_int_equal(ev[4], CDC_BL_FORMAT_DESCRIPTION);
+    assert_true(ev[17] & CDC_BL_F_BINLOG_IN_USE);
+
+    stored = (uint32_t) ev[len - 4] | (uint32_t) ev[len - 3] << 8
+             | (uint32_t) ev[len - 2] << 16 | (uint32_t) ev[len - 1] << 24;
+    assert_int_not_equal(cdc_binlog_crc32(0, ev, len - 4), stored);
+
+    cdc_binlog_format_init(&fmt);
+    assert_int_equal(cdc_binlog_event_parse(&e, &fmt, ev, len, 0, err,
+                                            sizeof(err)), 0);
+    assert_true(fmt.checksum);
+    assert_int_equal(e.u.fde.checksum_alg, 1);
+    assert_memory_equal(e.u.fde.server_version, "5.7.19", 6);
+    cdc_binlog_file_close(f);
+}
+
+
 static int
 sakila_setup(void **state)
 {
@@ -1451,6 +1487,7 @@ main(void)
         cmocka_unit_test(test_hidden_gcol),
         cmocka_unit_test(test_statement_gtids),
         cmocka_unit_test(test_crc_mismatch),
+        cmocka_unit_test(test_fde_in_use_crc),
     };
 
     const struct CMUnitTest sakila_tests[] = {

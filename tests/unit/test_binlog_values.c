@@ -603,6 +603,42 @@ test_json_diff(void **state)
                                                 sizeof(err)), -1);
     assert_non_null(strstr(err, "$.age"));
 
+    /* through the value writer: a diff on top of the before image's
+       binary document gives the whole new document as a JSON string */
+    {
+        static const uint8_t  bdoc[] = { 0x00, 1, 0, 12, 0, 11, 0, 1, 0,
+                                         0x05, 1, 0, 'a' };
+        static const uint8_t  d2[] = { 0, 3, '$', '.', 'a', 3, 0x05, 9, 0 };
+        cdc_binlog_column_t   c;
+        cdc_binlog_value_t    before, after;
+        cdc_buf_t             scratch = { NULL, 0, 0 };
+
+        memset(&c, 0, sizeof(c));
+        c.type = CDC_MT_JSON;
+        c.meta = 4;
+        before.kind = CDC_V_JSON;
+        before.v.s.p = bdoc;
+        before.v.s.len = sizeof(bdoc);
+        after.kind = CDC_V_JSON_DIFF;
+        after.v.s.p = d2;
+        after.v.s.len = sizeof(d2);
+
+        out.len = 0;
+        assert_int_equal(cdc_event_put_binlog_value(&out, &c, &after,
+                                                    &before, &scratch, err,
+                                                    sizeof(err)), 0);
+        assert_string_equal(out.data, "\"{\\\"a\\\":9}\"");
+
+        /* without the before document: the diff object */
+        out.len = 0;
+        assert_int_equal(cdc_event_put_binlog_value(&out, &c, &after, NULL,
+                                                    &scratch, err,
+                                                    sizeof(err)), 0);
+        assert_string_equal(out.data, "{\"json_diff\":[{\"op\":\"replace\","
+                                      "\"path\":\"$.a\",\"value\":9}]}");
+        cdc_buf_free(&scratch);
+    }
+
     /* truncated diff */
     out.len = 0;
     assert_int_equal(cdc_binlog_json_diff_to_text(diff, 9, &out, err,
