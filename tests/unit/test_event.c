@@ -162,6 +162,9 @@ test_sql_values(void **state)
     SQL(CDC_MT_NEWDECIMAL, 0, 63, 10, "-10.55", "\"-10.55\"");
     SQL(CDC_MT_DOUBLE, 0, 63, 22, "0.1", "0.1");
     SQL(CDC_MT_FLOAT, 0, 63, 12, "1.1", "1.1");
+    /* a FLOAT read as CAST(col AS DOUBLE) prints as the stream does */
+    SQL(CDC_MT_FLOAT, 0, 63, 12, "1.2345677614212036", "1.2345678");
+    SQL(CDC_MT_FLOAT, 0, 63, 12, "16777216", "16777216");
     SQL(CDC_MT_DATE, 0, 63, 10, "0000-00-00", "\"0000-00-00\"");
     SQL(CDC_MT_DATETIME, 0, 63, 23, "2024-01-02 03:04:05.120",
         "\"2024-01-02 03:04:05.120\"");
