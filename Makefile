@@ -55,12 +55,17 @@ CTL_SRCS := $(wildcard ngx_strangler_module/ctl/*.c)
 CTL_HDRS := $(wildcard ngx_strangler_module/ctl/*.h) include/strangler/bucket.h \
             include/strangler/lagfile.h
 
-ctl: $(BUILD)/strangler-ctl
+ctl: $(BUILD)/strangler-ctl $(BUILD)/asan/strangler-ctl
 
 $(BUILD)/strangler-ctl: $(CTL_SRCS) $(CTL_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude $(CFLAGS) -o $@ $(CTL_SRCS) \
 	    -ljansson
+
+$(BUILD)/asan/strangler-ctl: $(CTL_SRCS) $(CTL_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) $(SAN) -Iinclude $(CFLAGS) -o $@ \
+	    $(CTL_SRCS) -ljansson
 
 $(BUILD)/obj/%.o: %.c $(BRIDGE_HDRS)
 	@mkdir -p $(dir $@)

@@ -381,7 +381,8 @@ main(int argc, char **argv)
     }
 
     if (rc != 0) {
-        return 2;
+        rc = 2;
+        goto done;
     }
 
     for (i = 0; envs[i].env; i++) {
@@ -389,7 +390,8 @@ main(int argc, char **argv)
         if (v && *v) {
             snprintf(where, sizeof(where), "$%s", envs[i].env);
             if (ctl_conf_set(&cf, envs[i].key, v, where) != 0) {
-                return 2;
+                rc = 2;
+                goto done;
             }
         }
     }
@@ -400,7 +402,8 @@ main(int argc, char **argv)
                  : cli[i].key == 'l' ? "lag-file"
                  : cli[i].key == 'm' ? "max-lag" : cli[i].name);
         if (ctl_conf_set(&cf, cli[i].name, cli[i].val, where) != 0) {
-            return 2;
+            rc = 2;
+            goto done;
         }
     }
 
@@ -411,7 +414,8 @@ main(int argc, char **argv)
         || (cf.nginx == NULL
             && ctl_conf_set(&cf, "nginx", CTL_DEFAULT_NGINX, "default")))
     {
-        return 2;
+        rc = 2;
+        goto done;
     }
 
     /* edit the file itself when the routes path is a symbolic link */
@@ -425,13 +429,15 @@ main(int argc, char **argv)
     if (cf.history == NULL) {
         if (asprintf(&cf.history, "%s.history", cf.routes) == -1) {
             fprintf(stderr, "strangler-ctl: out of memory\n");
-            return 2;
+            rc = 2;
+            goto done;
         }
     }
 
     if (optind >= argc) {
         ctl_usage(stderr);
-        return 2;
+        rc = 2;
+        goto done;
     }
 
     cmd = argv[optind];
@@ -451,6 +457,8 @@ main(int argc, char **argv)
         ctl_usage(stderr);
         rc = 2;
     }
+
+done:
 
     free(cf.status_url);
     free(cf.routes);

@@ -10,7 +10,20 @@ import time
 
 import harness
 
-CTL = os.path.join(harness.BUILD, "strangler-ctl")
+# the ASan+UBSan build under the integration tests, like the module
+CTL = os.path.join(harness.BUILD, "asan" if harness.ASAN else "",
+                   "strangler-ctl")
+
+
+def ctl_env(**extra):
+    """strangler-ctl's environment: sanitizer reports (leaks included) on
+    stderr and a non-zero exit; no preloaded libasan from nginx's env."""
+    env = harness.sanitizer_env() if harness.ASAN else dict(os.environ)
+    for k in ("LD_PRELOAD", "STRANGLER_CTL_CONF", "STRANGLER_STATUS_URL",
+              "STRANGLER_ROUTES", "STRANGLER_NGINX", "STRANGLER_HISTORY"):
+        env.pop(k, None)
+    env.update(extra)
+    return env
 
 HTTP = """
     upstream legacy_up  { server 127.0.0.1:{lport}; }
@@ -96,9 +109,7 @@ class Setup:
         os.replace(self.lag + ".tmp", self.lag)
 
     def ctl(self, *args, nginx_cmd=None):
-        env = dict(os.environ)
-        for k in ("LD_PRELOAD", "STRANGLER_CTL_CONF"):
-            env.pop(k, None)
+        env = ctl_env()
         argv = [CTL, "--routes", self.routes,
                 "--nginx", nginx_cmd or self.nginx_cmd,
                 "--status-url", self.ngx.url("/strangler/status"),
@@ -350,7 +361,8 @@ def test_bad_input_is_refused_with_reason(nginx, backends, tmp_path):
     bad = tmp_path / "bad.conf"
     bad.write_text("strangler_route /x/ {\n    percent 12.345;\n}\n")
     p = subprocess.run([CTL, "--routes", str(bad), "--nginx", "true",
-                        "set", "/x/", "5"], capture_output=True, text=True)
+                        "set", "/x/", "5"], capture_output=True, text=True,
+                       env=ctl_env())
     assert p.returncode != 0
     assert "bad.conf:2: invalid percent \"12.345\"" in p.stderr
 
@@ -423,9 +435,8 @@ def test_settings_from_config_file_and_environment(nginx, backends,
         "max_lag = 2s\n"
         "lag_file = service_up %s\n" % (s.routes, s.nginx_cmd, s.history,
                                          s.lag))
-    env = dict(os.environ, STRANGLER_CTL_CONF=str(conf),
-               STRANGLER_STATUS_URL=s.ngx.url("/strangler/status"))
-    env.pop("LD_PRELOAD", None)
+    env = ctl_env(STRANGLER_CTL_CONF=str(conf),
+                  STRANGLER_STATUS_URL=s.ngx.url("/strangler/status"))
 
     def run(*args):
         p = subprocess.run([CTL] + list(args), capture_output=True,
@@ -469,8 +480,7 @@ def test_example_configs_work_with_ctl(nginx, backends, tmp_path):
     st, hdrs, body = ngx.pipeline(["/api/orders/7"])[0]
     assert st == 200 and hdrs["x-strangler-target"] == "legacy"
 
-    env = dict(os.environ)
-    env.pop("LD_PRELOAD", None)
+    env = ctl_env()
     e = ngx.env()
     cmd = "env LD_PRELOAD=%s ASAN_OPTIONS=%s %s -p %s -c %s" % (
         e.get("LD_PRELOAD", ""), e.get("ASAN_OPTIONS", ""),
