@@ -125,6 +125,31 @@ enum {
 #define CDC_CHARSET_BINARY        63
 
 
+/* growable byte buffer used for JSON text (defined here so this library
+   stays independent of event.h; event.h uses the same type) */
+typedef struct {
+    char    *data;
+    size_t   len;
+    size_t   cap;
+} cdc_buf_t;
+
+int cdc_buf_grow(cdc_buf_t *b, size_t need);
+void cdc_buf_free(cdc_buf_t *b);
+
+static inline int
+cdc_buf_put(cdc_buf_t *b, const void *p, size_t n)
+{
+    if (b->cap - b->len < n + 1 && cdc_buf_grow(b, n + 1) != 0) {
+        return -1;
+    }
+
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+
 /* ------------------------------------------------------------------ */
 /* framing                                                              */
 
@@ -273,6 +298,14 @@ typedef struct {
 int cdc_binlog_event_parse(cdc_binlog_event_t *ev, cdc_binlog_format_t *fmt,
     const uint8_t *buf, size_t len, int in_payload, char *err,
     size_t errlen);
+
+/*
+ * A MySQL PREVIOUS_GTIDS event (35) as GTID set text appended to out:
+ * "uuid:1-52", entries joined with ",", tagged ones (8.3+ format) as
+ * "uuid:tag:1-2"; "" for an empty set.  Returns 0 or -1 (truncated).
+ */
+int cdc_binlog_previous_gtids_to_str(const cdc_binlog_event_t *ev,
+    cdc_buf_t *out, char *err, size_t errlen);
 
 /* "WRITE_ROWS_V1" etc.; "UNKNOWN" for types this library does not know */
 const char *cdc_binlog_type_name(unsigned type);
@@ -497,31 +530,6 @@ int cdc_binlog_decimal_to_str(const uint8_t *p, size_t len,
 
 /* bytes a binary decimal of (precision, scale) takes */
 size_t cdc_binlog_decimal_size(unsigned precision, unsigned scale);
-
-
-/* growable byte buffer used for JSON text (defined here so this library
-   stays independent of event.h; event.h uses the same type) */
-typedef struct {
-    char    *data;
-    size_t   len;
-    size_t   cap;
-} cdc_buf_t;
-
-int cdc_buf_grow(cdc_buf_t *b, size_t need);
-void cdc_buf_free(cdc_buf_t *b);
-
-static inline int
-cdc_buf_put(cdc_buf_t *b, const void *p, size_t n)
-{
-    if (b->cap - b->len < n + 1 && cdc_buf_grow(b, n + 1) != 0) {
-        return -1;
-    }
-
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
 
 
 /* JSON text helpers (jsontext.c), used by event.c too */

@@ -681,6 +681,98 @@ bad:
 }
 
 
+int
+cdc_binlog_previous_gtids_to_str(const cdc_binlog_event_t *ev,
+    cdc_buf_t *out, char *err, size_t errlen)
+{
+    static const char  hex[] = "0123456789abcdef";
+    const uint8_t     *p, *end;
+    uint64_t           v, nsids, nint, i, j, start, stop, taglen;
+    int                tagged, k, n;
+    char               tmp[64];
+
+    p = ev->body;
+    end = p + ev->body_len;
+    if (end - p < 8) {
+        goto truncated;
+    }
+
+    v = cdc_le64(p);
+    p += 8;
+    tagged = (v & 0xff) == 1 && (v >> 56) == 1;
+    nsids = tagged ? (v >> 8) & 0xffffffffffffULL : v;
+
+    for (i = 0; i < nsids; i++) {
+        if (end - p < 16) {
+            goto truncated;
+        }
+        if (i && cdc_buf_put(out, ",", 1) != 0) {
+            return -1;
+        }
+        n = 0;
+        for (k = 0; k < 16; k++) {
+            if (k == 4 || k == 6 || k == 8 || k == 10) {
+                tmp[n++] = '-';
+            }
+            tmp[n++] = hex[p[k] >> 4];
+            tmp[n++] = hex[p[k] & 15];
+        }
+        if (cdc_buf_put(out, tmp, (size_t) n) != 0) {
+            return -1;
+        }
+        p += 16;
+
+        if (tagged) {
+            if (cdc_bl_varlen(&p, end, &taglen) != 0
+                || (uint64_t) (end - p) < taglen)
+            {
+                goto truncated;
+            }
+            if (taglen
+                && (cdc_buf_put(out, ":", 1) != 0
+                    || cdc_buf_put(out, p, (size_t) taglen) != 0))
+            {
+                return -1;
+            }
+            p += taglen;
+        }
+
+        if (end - p < 8) {
+            goto truncated;
+        }
+        nint = cdc_le64(p);
+        p += 8;
+        if ((uint64_t) (end - p) / 16 < nint) {
+            goto truncated;
+        }
+
+        for (j = 0; j < nint; j++) {
+            start = cdc_le64(p);
+            stop = cdc_le64(p + 8);
+            p += 16;
+            if (stop <= start + 1) {
+                n = snprintf(tmp, sizeof(tmp), ":%llu",
+                             (unsigned long long) start);
+            } else {
+                n = snprintf(tmp, sizeof(tmp), ":%llu-%llu",
+                             (unsigned long long) start,
+                             (unsigned long long) stop - 1);
+            }
+            if (cdc_buf_put(out, tmp, (size_t) n) != 0) {
+                return -1;
+            }
+        }
+    }
+
+    return 0;
+
+truncated:
+
+    return cdc_bl_error(err, errlen, "PREVIOUS_GTIDS event: body of %zu "
+                        "bytes is truncated", ev->body_len);
+}
+
+
 const char *
 cdc_binlog_type_name(unsigned type)
 {

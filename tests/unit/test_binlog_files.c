@@ -1263,6 +1263,57 @@ test_crc_mismatch(void **state)
 }
 
 
+/* the PREVIOUS_GTIDS set of a file, as text */
+static void
+expect_previous_gtids(const char *name, const char *want)
+{
+    char                 p[1100], err[256];
+    cdc_binlog_file_t   *f;
+    const uint8_t       *ev;
+    size_t               len;
+    uint64_t             off;
+    cdc_binlog_format_t  fmt;
+    cdc_binlog_event_t   e;
+    cdc_buf_t            out = { NULL, 0, 0 };
+    int                  found;
+
+    cdc_binlog_format_init(&fmt);
+    f = cdc_binlog_file_open(path_of(name, p, sizeof(p)), err, sizeof(err));
+    assert_non_null(f);
+    found = 0;
+    while (cdc_binlog_file_next(f, &ev, &len, &off, err, sizeof(err)) == 1) {
+        assert_int_equal(cdc_binlog_event_parse(&e, &fmt, ev, len, 0, err,
+                                                sizeof(err)), 0);
+        if (e.h.type == CDC_BL_PREVIOUS_GTIDS) {
+            assert_int_equal(cdc_binlog_previous_gtids_to_str(&e, &out, err,
+                                                              sizeof(err)),
+                             0);
+            found = 1;
+            break;
+        }
+    }
+    cdc_binlog_file_close(f);
+    assert_true(found);
+    assert_string_equal(out.data ? out.data : "", want);
+    cdc_buf_free(&out);
+}
+
+
+static void
+test_previous_gtids(void **state)
+{
+    NEED_TESTDATA();
+    expect_previous_gtids("apecloud_mysql-bin.000080",
+                          "58cf6502-63db-11ed-8079-0242ac110002:1-52");
+    expect_previous_gtids("rmc_transaction_compression.000001",
+                          "357df524-4139-11ee-9979-b033ee13919e:1");
+    expect_previous_gtids("rmc_binlog_transaction_with_GTID_TAG.000001",
+                          "55778904-0299-11f1-b1b8-4ef0c4956feb:1-13,"
+                          "55778904-0299-11f1-b1b8-4ef0c4956feb:mytag:1-2");
+    expect_previous_gtids("osheroff_mysql-bin.compressed", "");
+}
+
+
 /* the FDE's CRC only matches with LOG_EVENT_BINLOG_IN_USE_F cleared */
 static void
 test_fde_in_use_crc(void **state)
@@ -1488,6 +1539,7 @@ main(void)
         cmocka_unit_test(test_statement_gtids),
         cmocka_unit_test(test_crc_mismatch),
         cmocka_unit_test(test_fde_in_use_crc),
+        cmocka_unit_test(test_previous_gtids),
     };
 
     const struct CMUnitTest sakila_tests[] = {
