@@ -19,6 +19,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <ini.h>
 
@@ -624,6 +626,49 @@ cdc_parse_listen(const char *v, int *port)
 }
 
 
+/* the host of a valid "host:port": 127.0.0.0/8, ::1 or localhost? */
+static int
+cdc_listen_loopback(const char *v)
+{
+    char             host[64];
+    size_t           n;
+    const char      *p;
+    struct in_addr   a4;
+    struct in6_addr  a6;
+
+    p = v;
+
+    if (v[0] == '[') {
+        p = v + 1;
+        n = (size_t) (strstr(v, "]:") - p);
+
+    } else {
+        n = (size_t) (strrchr(v, ':') - v);
+    }
+
+    if (n >= sizeof(host)) {
+        return 0;
+    }
+
+    memcpy(host, p, n);
+    host[n] = '\0';
+
+    if (strcmp(host, "localhost") == 0) {
+        return 1;
+    }
+
+    if (inet_pton(AF_INET, host, &a4) == 1) {
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    }
+
+    if (inet_pton(AF_INET6, host, &a6) == 1) {
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    }
+
+    return 0;
+}
+
+
 static void
 cdc_list_free(char **v, size_t n)
 {
@@ -1026,6 +1071,15 @@ cdc_conf_set(cdc_config_t *cf, const cdc_conf_key_t *k, int service,
             return cdc_error(err, errlen, "bad value \"%s\" for %s "
                              "(expected host:port, port 1..65535)", value,
                              k->name);
+        }
+
+        if (k->type == CDC_T_LISTEN && value[0] != '\0'
+            && !cdc_listen_loopback(value))
+        {
+            return cdc_error(err, errlen, "bad value \"%s\" for %s (a "
+                             "loopback address is required: 127.0.0.1, "
+                             "[::1] or localhost; the endpoints have no "
+                             "authentication)", value, k->name);
         }
 
         if (k->type == CDC_T_SECRET) {

@@ -205,6 +205,20 @@ test_defaults(void **state)
     assert_int_equal(cf.nservices, 0);
 
     cdc_config_free(&cf);
+
+    /* loopback listeners are fine in every spelling */
+    assert_int_equal(load_text(&cf, BASE "[metrics]\nlisten = [::1]:9187\n"),
+                     0);
+    cdc_config_free(&cf);
+    assert_int_equal(load_text(&cf, BASE "[metrics]\n"
+                               "listen = localhost:9187\n"), 0);
+    cdc_config_free(&cf);
+    assert_int_equal(load_text(&cf, BASE "[metrics]\n"
+                               "listen = 127.0.0.2:9187\n"), 0);
+    cdc_config_free(&cf);
+    assert_int_equal(load_text(&cf, BASE "[metrics]\nlisten =\n"), 0);
+    assert_string_equal(cf.metrics_listen, "");
+    cdc_config_free(&cf);
 }
 
 
@@ -636,6 +650,15 @@ test_validation(void **state)
                  "bad value \"nodot\" for heartbeat_table", NULL);
     expect_error(BASE "[metrics]\nlisten = 127.0.0.1\n",
                  ":4: bad value \"127.0.0.1\" for listen", NULL);
+    expect_error(BASE "[metrics]\nlisten = 0.0.0.0:9187\n",
+                 ":4: bad value \"0.0.0.0:9187\" for listen (a loopback "
+                 "address is required", NULL);
+    expect_error(BASE "[service.o]\npostgres = x\ntables = shop.orders\n"
+                 "metrics_listen = [::]:9\n",
+                 ":6: bad value \"[::]:9\" for metrics_listen (a loopback",
+                 NULL);
+    expect_error(BASE "[metrics]\nlisten = example.com:80\n",
+                 "for listen (a loopback", NULL);
 }
 
 
