@@ -91,6 +91,48 @@ emit(void *data, const cdc_stream_change_t *c)
 }
 
 
+/* every event through the bare parser too, PREVIOUS_GTIDS included */
+static void
+fuzz_events(const uint8_t *data, size_t size)
+{
+    cdc_binlog_format_t  fmt;
+    cdc_binlog_event_t   e;
+    cdc_binlog_table_t  *t;
+    cdc_buf_t            out = { NULL, 0, 0 };
+    char                 err[256];
+    size_t               off;
+    uint32_t             len;
+
+    cdc_binlog_format_init(&fmt);
+    fmt.verify = 0;
+
+    for (off = 4; size - off >= CDC_BINLOG_HEADER_LEN; off += len) {
+        len = (uint32_t) data[off + 9] | (uint32_t) data[off + 10] << 8
+              | (uint32_t) data[off + 11] << 16
+              | (uint32_t) data[off + 12] << 24;
+        if (len < CDC_BINLOG_HEADER_LEN || len > size - off) {
+            break;
+        }
+        if (cdc_binlog_event_parse(&e, &fmt, data + off, len, 0, err,
+                                   sizeof(err)) != 0)
+        {
+            continue;
+        }
+        if (e.h.type == CDC_BL_PREVIOUS_GTIDS) {
+            out.len = 0;
+            (void) cdc_binlog_previous_gtids_to_str(&e, &out, err,
+                                                    sizeof(err));
+        }
+        if (e.h.type == CDC_BL_TABLE_MAP) {
+            t = cdc_binlog_table_parse(&e, &fmt, err, sizeof(err));
+            cdc_binlog_table_free(t);
+        }
+    }
+
+    cdc_buf_free(&out);
+}
+
+
 static void
 fuzz_file(const uint8_t *data, size_t size)
 {
@@ -239,6 +281,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char  doc[] = "{\"a\":[1,2,{\"b\":null}],\"c\":\"x\"}";
 
     if (size >= 4 && memcmp(data, CDC_BINLOG_MAGIC, 4) == 0) {
+        fuzz_events(data, size);
         fuzz_file(data, size);
         return 0;
     }
