@@ -1099,6 +1099,7 @@ int
 cdc_cmd_run(int argc, char **argv)
 {
     int                 c, rc, check_only, no_snapshot, to_stdout, left;
+    int                 cfg_start;
     char                err[2048], pbuf[CDC_SRC_GTID_MAX + 300];
     const char         *file, *from_file, *start;
     cdc_config_t        cf;
@@ -1198,8 +1199,13 @@ cdc_cmd_run(int argc, char **argv)
         return 2;
     }
 
+    /* --start overrides the checkpoint; [source] start is only where a
+       bridge without a checkpoint begins (parsed now to fail early) */
+    cfg_start = 0;
+
     if (start == NULL && cf.start && cf.start[0]) {
         start = cf.start;
+        cfg_start = 1;
     }
 
     memset(&pos, 0, sizeof(pos));
@@ -1272,13 +1278,17 @@ cdc_cmd_run(int argc, char **argv)
         goto done;
     }
 
-    if (start) {
+    if (start && !cfg_start) {
         cdc_log_info("starting at %s (--start), not at the checkpoint",
                      cdc_source_pos_str(&pos, pbuf, sizeof(pbuf)));
 
     } else if (r->ck.valid && r->ck.snap_state != CDC_SNAP_RUNNING) {
         pos = r->ck.pos;
         cdc_log_info("resuming from checkpoint %s",
+                     cdc_source_pos_str(&pos, pbuf, sizeof(pbuf)));
+
+    } else if (start) {
+        cdc_log_info("no checkpoint: starting at %s ([source] start)",
                      cdc_source_pos_str(&pos, pbuf, sizeof(pbuf)));
 
     } else if (cf.snapshot && !no_snapshot) {

@@ -58,6 +58,7 @@ def test_kill9_under_load_loses_nothing(mariadb, devkafka, tmp_path):
     t.start()
 
     kills = 0
+    last_ck = ("", 0)
     try:
         while kills < KILLS:
             end = time.time() + rnd.uniform(0.3, 1.5)
@@ -65,10 +66,15 @@ def test_kill9_under_load_loses_nothing(mariadb, devkafka, tmp_path):
                 reader.poll(0.1)
             b.kill9()
             kills += 1
-            print("kill -9 #%d at %d events read" % (kills,
-                                                    len(reader.msgs)))
             # the checkpoint file is always whole
             ck = b.checkpoint()
+            print("kill -9 #%d at %d events read, checkpoint %s"
+                  % (kills, len(reader.msgs), ck and ck["position"]))
+            if ck:
+                # never backwards
+                at = (ck["position"]["file"], ck["position"]["pos"])
+                assert at >= last_ck, (at, last_ck)
+                last_ck = at
             assert ck is None or ck["position"]["pos"] > 0
             b.start()
         t.join(timeout=300)
@@ -83,6 +89,13 @@ def test_kill9_under_load_loses_nothing(mariadb, devkafka, tmp_path):
             parsed[0] = len(msgs)
             return len(seen_seq) == CHANGES
         reader.until(complete, timeout=180, what="all %d changes" % CHANGES)
+        # and whatever a replay still had in flight
+        end = tuple(mariadb.sql("SHOW MASTER STATUS")[0][:2])
+        b.wait_status(lambda s: (s["handed_to_kafka"]["file"],
+                                 s["handed_to_kafka"]["pos"]) >= end
+                      and s["in_flight"] == 0, timeout=60,
+                      what="the bridge to catch up")
+        reader.poll(3.0)
     finally:
         t.join(timeout=300)
         rc = b.stop()
