@@ -11,7 +11,8 @@
  *   - cdc_config_free() after either releases everything (LeakSanitizer).
  *
  * CDC_* variables are removed from the environment first, so only the
- * input decides.  Build and run: tests/fuzz/run (docs/reliability.md).
+ * input decides.  Build and run: tests/integration/test_fuzz_smoke.py,
+ * docs/reliability.md.
  */
 
 #include <fcntl.h>

@@ -18,7 +18,7 @@
  *   - a parsed tree's raw text lies inside the input, strings are
  *     NUL-terminated at their length.
  *
- * Build and run: tests/fuzz/run (docs/reliability.md).
+ * Build and run: tests/integration/test_fuzz_smoke.py, docs/reliability.md.
  */
 
 #include <stdint.h>

@@ -18,10 +18,11 @@
  *     the decision is monotone: on the service side at p, also at every
  *     p' > p (raising a percent only moves legacy -> service).
  *
- * The module's file is compiled here with the nginx headers and linked
- * with --gc-sections: only the pure parse function is reachable, so the
- * nginx core it refers to elsewhere is not needed.  Build and run:
- * tests/fuzz/run (docs/reliability.md).
+ * The module's file is compiled with the nginx headers and linked into a
+ * non-PIE executable with nginx's core left unresolved
+ * (-Wl,--unresolved-symbols=ignore-all): only the pure parse function is
+ * reached, and a call into the missing core would crash, not pass.
+ * Build and run: tests/integration/test_fuzz_smoke.py, docs/reliability.md.
  */
 
 #include <ngx_config.h>
