@@ -252,10 +252,9 @@ cdc_json_put_iconv(cdc_buf_t *b, const char *name, const char *s,
 {
     static __thread iconv_t      cd = (iconv_t) -1;
     static __thread const char  *cd_name;
-    cdc_buf_t                    tmp = { NULL, 0, 0 };
+    static __thread cdc_buf_t    tmp;      /* reused: no malloc per value */
     char                        *in, *out;
     size_t                       inleft, outleft, r;
-    int                          rc;
 
     if (cd == (iconv_t) -1 || cd_name != name) {
         if (cd != (iconv_t) -1) {
@@ -268,6 +267,7 @@ cdc_json_put_iconv(cdc_buf_t *b, const char *name, const char *s,
         }
     }
 
+    tmp.len = 0;
     if (cdc_buf_grow(&tmp, len * 4 + 16) != 0) {
         return -1;
     }
@@ -295,9 +295,7 @@ cdc_json_put_iconv(cdc_buf_t *b, const char *name, const char *s,
         inleft--;
     }
 
-    rc = cdc_json_put_str(b, tmp.data, (size_t) (out - tmp.data));
-    cdc_buf_free(&tmp);
-    return rc;
+    return cdc_json_put_str(b, tmp.data, (size_t) (out - tmp.data));
 }
 
 

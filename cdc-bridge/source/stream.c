@@ -478,7 +478,10 @@ cdc_stream_event(cdc_stream_t *s, const uint8_t *buf, size_t len,
                            | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
                 d.server = (uint32_t) p[4] | (uint32_t) p[5] << 8
                            | (uint32_t) p[6] << 16 | (uint32_t) p[7] << 24;
-                memcpy(&d.seq, p + 8, 8);
+                d.seq = 0;
+                for (k = 8; k > 0; k--) {
+                    d.seq = (d.seq << 8) | p[7 + k];
+                }
                 for (k = 0; k < s->ndomains; k++) {
                     if (s->domains[k].domain == d.domain) {
                         break;
