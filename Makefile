@@ -102,7 +102,7 @@ deps:
 
 # The one test command: README and .ci/run use exactly this.
 test: deps
-	@$(MAKE) --no-print-directory style all
+	@$(MAKE) --no-print-directory -j2 style all
 	@tests/run
 
 check: test
@@ -111,14 +111,14 @@ style:
 	@auto/style-check
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j2 all
 	@auto/demo start
 
 demo-stop:
 	@auto/demo stop
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j2 all
 	@tests/bench/run
 
 fuzz: deps
