@@ -459,7 +459,8 @@ cdc_put_time(cdc_buf_t *b, const cdc_binlog_tm_t *tm, unsigned fsp)
     if (tm->neg) {
         *o++ = '-';
     }
-    o = cdc_digits(o, tm->hour % 10000, tm->hour >= 100 ? 3 : 2);
+    o = cdc_digits(o, tm->hour % 10000,
+                   tm->hour >= 1000 ? 4 : (tm->hour >= 100 ? 3 : 2));
     *o++ = ':';
     o = cdc_digits(o, tm->minute % 100, 2);
     *o++ = ':';
