@@ -1,0 +1,85 @@
+/*
+ * The state `cdc-bridge run` shares between its main loop (run.c) and its
+ * lag, metrics and status reporting (lag.c).  Private to source/.
+ */
+
+#ifndef CDC_SOURCE_RUN_INT_H
+#define CDC_SOURCE_RUN_INT_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "config.h"
+#include "metrics.h"
+#include "source/source.h"
+
+
+#define CDC_RUN_ACK_WINDOW     (1u << 22)
+#define CDC_RUN_COMMITS        (1u << 16)
+#define CDC_RUN_MAX_TABLES     4096
+
+
+typedef struct {
+    char            name[256];          /* db.table */
+    uint64_t        n[4];               /* c u d r */
+    cdc_series_t   *s[4];
+} cdc_run_table_t;
+
+
+struct cdc_run_s {
+    cdc_config_t           *cf;
+    rd_kafka_t             *rk;
+    cdc_acks_t              acks;
+    cdc_checkpoint_t        ck;
+    cdc_heartbeat_t         hb;
+    volatile sig_atomic_t  *stop;
+
+    /* positions: read (last event fed), handed (last commit whose events
+       were all given to the producer), ck.pos (durable) */
+    cdc_src_pos_t           read_pos;
+    cdc_src_pos_t           handed;
+    int                     have_handed;
+
+    int64_t                 last_event_ms;  /* source commit time, read */
+    int64_t                 last_beat_ms;   /* newest heartbeat row seen */
+    int64_t                 caught_up_ms;   /* server said: nothing new */
+    int64_t                 ckpt_written_ms;
+    int                     ckpt_failing;
+    char                    ckpt_err[512];
+    uint64_t                produced;
+    uint64_t                delivered;
+    uint64_t                reconnects;
+    char                    phase[32];
+
+    cdc_run_table_t        *tables;
+    size_t                  ntables;
+    cdc_run_table_t        *last_table;
+
+    cdc_metrics_t          *metrics;
+    cdc_http_t             *http;
+    cdc_metric_t           *m_events;
+    cdc_series_t           *m_delivered;
+    cdc_series_t           *m_lag;
+    cdc_series_t           *m_inflight;
+    cdc_series_t           *m_pos;
+    cdc_series_t           *m_ckpt_pos;
+    cdc_series_t           *m_ckpt_age;
+    cdc_series_t           *m_ckpt_errors;
+    cdc_series_t           *m_reconnects;
+
+    pthread_mutex_t         lock;       /* what /status reads */
+};
+
+
+/* lag.c: the metrics families, and the HTTP server when [metrics] listen
+   is set; -1 with err when the server cannot start */
+int cdc_run_metrics_init(cdc_run_t *r, char *err, size_t errlen);
+
+/* milliseconds behind the source now, -1 unknown; call under r->lock */
+int64_t cdc_run_lag_ms(const cdc_run_t *r, int64_t now);
+
+
+#endif /* CDC_SOURCE_RUN_INT_H */
