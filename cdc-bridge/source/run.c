@@ -612,6 +612,19 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
                     break;
                 }
 
+                if (e == 0 && mariadb_rpl_errno(rpl) != 0 && !*r->stop) {
+                    /* the client library could not parse an event: it
+                       would fail again at the same place */
+                    cdc_log_error("binlog at %s: the client library "
+                                  "cannot read the next event: %s (%u)",
+                                  cdc_source_pos_str(&r->read_pos, pbuf,
+                                                     sizeof(pbuf)),
+                                  mariadb_rpl_error(rpl),
+                                  mariadb_rpl_errno(rpl));
+                    rc = -1;
+                    break;
+                }
+
                 if (!*r->stop) {
                     cdc_log_warn("replication connection lost: %s (%u); "
                                  "reconnecting", mysql_error(rpl->mysql),
