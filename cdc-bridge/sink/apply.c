@@ -23,8 +23,8 @@
 #include "sink/sink.h"
 
 
-#define CDC_APPLY_MAX_ROWS    1000
-#define CDC_APPLY_MAX_PARAMS  32000
+#define CDC_APPLY_MAX_ROWS    10000
+#define CDC_APPLY_MAX_PARAMS  1000000
 
 #define CDC_APPLY_OK          0
 #define CDC_APPLY_TRANSIENT   1
@@ -352,6 +352,72 @@ cdc_apply_prepare(cdc_sink_t *s, cdc_sink_change_t *c)
 /* ------------------------------------------------------------- statements */
 
 static int
+cdc_apply_arrays(cdc_sink_t *s, size_t n)
+{
+    size_t      i;
+    cdc_sql_t  *na;
+
+    if (n > s->narrays) {
+        na = realloc(s->arrays, n * sizeof(cdc_sql_t));
+        if (na == NULL) {
+            return -1;
+        }
+        memset(na + s->narrays, 0, (n - s->narrays) * sizeof(cdc_sql_t));
+        s->arrays = na;
+        s->narrays = n;
+    }
+
+    for (i = 0; i < n; i++) {
+        s->arrays[i].len = 0;
+        s->arrays[i].oom = 0;
+        cdc_sql_addn(&s->arrays[i], "{", 1);
+    }
+
+    return 0;
+}
+
+
+/* one element of an array literal: NULL, or "text" with \ and " escaped */
+static void
+cdc_apply_element(cdc_sql_t *b, const char *v, size_t i)
+{
+    const char  *p, *run;
+
+    if (i) {
+        cdc_sql_addn(b, ",", 1);
+    }
+
+    if (v == NULL) {
+        cdc_sql_addn(b, "NULL", 4);
+        return;
+    }
+
+    cdc_sql_addn(b, "\"", 1);
+
+    for (run = p = v; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            cdc_sql_addn(b, run, (size_t) (p - run));
+            cdc_sql_addn(b, "\\", 1);
+            run = p;
+        }
+    }
+
+    cdc_sql_addn(b, run, (size_t) (p - run));
+    cdc_sql_addn(b, "\"", 1);
+}
+
+
+/* "$n::basetype[]" for column j */
+static void
+cdc_apply_array_param(cdc_sql_t *b, cdc_sink_col_t *col, size_t n)
+{
+    cdc_sql_param(b, n);
+    cdc_sql_add(b, "::");
+    cdc_sql_add(b, col->basetype);
+    cdc_sql_add(b, "[]");
+}
+
+static int
 cdc_apply_params(cdc_sink_t *s, size_t n)
 {
     const char  **np;
@@ -463,8 +529,51 @@ cdc_apply_upsert(cdc_sink_t *s, cdc_apply_action_t **acts, size_t n)
         return CDC_APPLY_TRANSIENT;
     }
 
-    cdc_sql_add(b, ") VALUES ");
     np = 0;
+
+    if (n > 1) {
+        /* many rows: one array per column, so the statement has ncols
+           parameters whatever the row count (cheap to parse and bind) */
+        if (cdc_apply_arrays(s, ncols) != 0) {
+            snprintf(cdc_apply_err, sizeof(cdc_apply_err), "out of memory");
+            return CDC_APPLY_TRANSIENT;
+        }
+
+        for (i = 0; i < n; i++) {
+            np = 0;
+            for (j = 0; j < acts[i]->nvals; j++) {
+                v = acts[i]->vals[j];
+                if (cdc_apply_present(v)) {
+                    cdc_apply_element(&s->arrays[np++], v, i);
+                }
+            }
+        }
+
+        cdc_sql_add(b, ") SELECT * FROM unnest(");
+        np = 0;
+
+        for (j = 0; j < acts[0]->nvals; j++) {
+            if (!cdc_apply_present(acts[0]->vals[j])) {
+                continue;
+            }
+
+            cdc_sql_addn(&s->arrays[np], "}", 1);
+            if (s->arrays[np].oom) {
+                snprintf(cdc_apply_err, sizeof(cdc_apply_err),
+                         "out of memory");
+                return CDC_APPLY_TRANSIENT;
+            }
+
+            s->params[np] = s->arrays[np].p;
+            cdc_sql_add(b, np ? ", " : "");
+            cdc_apply_array_param(b, &t->cols[j], ++np);
+        }
+
+        cdc_sql_add(b, ")");
+        goto conflict;
+    }
+
+    cdc_sql_add(b, ") VALUES ");
 
     for (i = 0; i < n; i++) {
         cdc_sql_add(b, i ? ",(" : "(");
@@ -485,6 +594,8 @@ cdc_apply_upsert(cdc_sink_t *s, cdc_apply_action_t **acts, size_t n)
 
         cdc_sql_add(b, ")");
     }
+
+conflict:
 
     if (t->npk) {
         cdc_sql_add(b, " ON CONFLICT (");
@@ -544,8 +655,40 @@ cdc_apply_delete(cdc_sink_t *s, cdc_apply_action_t **acts, size_t n)
         cdc_sql_add(b, t->cols[t->pk[j]].qname);
     }
 
-    cdc_sql_add(b, t->npk > 1 ? ") IN (" : ") IN (");
     np = 0;
+
+    if (n > 1) {
+        if (cdc_apply_arrays(s, t->npk) != 0) {
+            snprintf(cdc_apply_err, sizeof(cdc_apply_err), "out of memory");
+            return CDC_APPLY_TRANSIENT;
+        }
+
+        for (i = 0; i < n; i++) {
+            for (j = 0; j < t->npk; j++) {
+                cdc_apply_element(&s->arrays[j], acts[i]->vals[t->pk[j]], i);
+            }
+        }
+
+        cdc_sql_add(b, ") IN (SELECT * FROM unnest(");
+
+        for (j = 0; j < t->npk; j++) {
+            cdc_sql_addn(&s->arrays[j], "}", 1);
+            if (s->arrays[j].oom) {
+                snprintf(cdc_apply_err, sizeof(cdc_apply_err),
+                         "out of memory");
+                return CDC_APPLY_TRANSIENT;
+            }
+            s->params[j] = s->arrays[j].p;
+            cdc_sql_add(b, j ? ", " : "");
+            cdc_apply_array_param(b, &t->cols[t->pk[j]], j + 1);
+        }
+
+        cdc_sql_add(b, "))");
+
+        return cdc_apply_run(s, (int) t->npk);
+    }
+
+    cdc_sql_add(b, ") IN (");
 
     for (i = 0; i < n; i++) {
         cdc_sql_add(b, i ? "," : "");

@@ -21,6 +21,7 @@ cdc_catalog_free(cdc_sink_table_t *t)
     for (i = 0; i < t->ncols; i++) {
         free(t->cols[i].name);
         free(t->cols[i].type);
+        free(t->cols[i].basetype);
         free(t->cols[i].qname);
     }
 
@@ -48,6 +49,7 @@ cdc_catalog_load(cdc_sink_t *s, cdc_sink_table_t *t, char *err,
 
     r = cdc_pg_query(s->pg,
         "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),"
+        " pg_catalog.format_type(a.atttypid, NULL),"
         " COALESCE((SELECT k.ord FROM pg_catalog.pg_index i,"
         "   unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY k(att, ord)"
         "   WHERE i.indrelid = c.oid AND i.indisprimary"
@@ -90,9 +92,12 @@ cdc_catalog_load(cdc_sink_t *s, cdc_sink_table_t *t, char *err,
         c->name = strdup(PQgetvalue(r, i, 0));
         c->type = strdup(PQgetvalue(r, i, 1));
         c->qname = cdc_pg_quote_ident(PQgetvalue(r, i, 0));
-        c->pk = atoi(PQgetvalue(r, i, 2));
+        c->pk = atoi(PQgetvalue(r, i, 3));
+        c->basetype = strdup(PQgetvalue(r, i, 2));
 
-        if (c->name == NULL || c->type == NULL || c->qname == NULL) {
+        if (c->name == NULL || c->type == NULL || c->qname == NULL
+            || c->basetype == NULL)
+        {
             PQclear(r);
             t->ncols = (size_t) i + 1;
             return cdc_error(err, errlen, "out of memory");

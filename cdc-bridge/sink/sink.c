@@ -445,7 +445,7 @@ cdc_sink_loop(cdc_sink_t *s)
 {
     int                  batch_size, batch_ms, timeout, done;
     char                 err[CDC_SINK_ERRLEN];
-    int64_t              start, now, applied_start;
+    int64_t              start, now, applied_start, prepared_ms;
     rd_kafka_message_t  *m;
 
     batch_size = s->svc->batch_size > 0 ? s->svc->batch_size : 5000;
@@ -550,6 +550,8 @@ cdc_sink_loop(cdc_sink_t *s)
                 cdc_sink_position(s, &s->changes[i]);
             }
 
+            prepared_ms = cdc_lag_now_ms();
+
             if (i == s->nchanges && cdc_apply_batch(s, err, sizeof(err))
                 == 0)
             {
@@ -585,6 +587,12 @@ cdc_sink_loop(cdc_sink_t *s)
                 return CDC_SINK_EXIT_OK;
             }
         }
+
+        cdc_log_debug("service %s: batch of %zu: %lld ms to fill, %lld ms "
+                      "to decode, %lld ms to apply", s->svc->name,
+                      s->nchanges, (long long) (applied_start - start),
+                      (long long) (prepared_ms - applied_start),
+                      (long long) (cdc_lag_now_ms() - prepared_ms));
 
         cdc_sink_committed(s, applied_start);
         cdc_sink_drop_batch(s);

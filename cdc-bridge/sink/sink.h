@@ -39,6 +39,7 @@
 typedef struct {
     char           *name;        /* target column */
     char           *type;        /* format_type(), e.g. "numeric(20)" */
+    char           *basetype;    /* without the modifier: "numeric" */
     char           *qname;       /* quoted identifier */
     cdc_pg_kind_t   kind;
     int             pk;          /* 1-based position in the key, or 0 */
@@ -146,6 +147,8 @@ struct cdc_sink_s {
     char                   batch_last_file[256];
     const char           **params;
     size_t                 params_cap;
+    cdc_sql_t             *arrays;       /* one array literal per column */
+    size_t                 narrays;
 
     /* lag and counters: under lock */
     pthread_mutex_t        lock;
