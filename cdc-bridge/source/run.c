@@ -957,8 +957,11 @@ cdc_cmd_run(int argc, char **argv)
 
     } else if (cf.snapshot && !no_snapshot) {
         if (cdc_snapshot_run(r, &cf, err, sizeof(err)) != 0) {
-            if (!cdc_run_stopping) {
+            if (!cdc_run_stopping || r->acks.failed) {
                 cdc_log_error("snapshot: %s", err);
+            } else {
+                /* progress up to the last chunk checkpoint is kept */
+                rc = 0;
             }
             goto shutdown;
         }
