@@ -14,6 +14,18 @@
 #include "sink/sink.h"
 
 
+/* libpq's messages end in (and may hold) newlines: one log line */
+static void
+cdc_pg_one_line(char *s)
+{
+    for ( /* void */ ; *s; s++) {
+        if (*s == '\n' || *s == '\t') {
+            *s = ' ';
+        }
+    }
+}
+
+
 static void
 cdc_pg_notice(void *arg, const char *message)
 {
@@ -55,6 +67,7 @@ cdc_pg_connect(const cdc_service_conf_t *svc, const char *app, char *err,
     if (PQstatus(pg) != CONNECTION_OK) {
         cdc_error(err, errlen, "service %s: postgres \"%s\": %s", svc->name,
                   svc->postgres, PQerrorMessage(pg));
+        cdc_pg_one_line(err);
         PQfinish(pg);
         return NULL;
     }

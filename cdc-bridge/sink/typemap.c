@@ -297,6 +297,15 @@ cdc_typemap_value(const cdc_jv_t *v, cdc_pg_kind_t kind, cdc_jv_arena_t *a,
         }
         break;
 
+    case CDC_PG_JSON:
+        if (v->type == CDC_JV_OBJECT && cdc_jv_get(v, "json_diff")) {
+            return cdc_error(err, errlen, "a partial JSON update "
+                             "(json_diff) cannot be applied without the "
+                             "document: the source needs "
+                             "binlog_row_image=FULL");
+        }
+        break;
+
     case CDC_PG_BOOL:
         if (v->type == CDC_JV_NUMBER) {
             *out = strcmp(v->str, "0") == 0 ? "f" : "t";

@@ -217,6 +217,12 @@ test_bad_values(void **state)
                                        err, sizeof(err)), -1);
     assert_non_null(strstr(err, "wkb"));
 
+    v = cdc_jv_parse(&a, "{\"json_diff\":[]}", 16, err, sizeof(err));
+    assert_non_null(v);
+    assert_int_equal(cdc_typemap_value(v, CDC_PG_JSON, &a, &out, &len,
+                                       err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "binlog_row_image=FULL"));
+
     cdc_jv_arena_free(&a);
 }
 
