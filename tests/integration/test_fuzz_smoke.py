@@ -1,13 +1,15 @@
-"""Builds every libFuzzer target of tests/fuzz/ (clang, -fsanitize=fuzzer,
-address,undefined) and runs each for FUZZ_SMOKE_SECONDS (default 20) from
-its seed corpus: no crash, no sanitizer report, no property violation.
-Long runs and their results: docs/reliability.md.
+"""Builds the libFuzzer targets fuzz_config, fuzz_event_json and
+fuzz_percent of tests/fuzz/ (clang, -fsanitize=fuzzer,address,undefined)
+and runs each for FUZZ_SMOKE_SECONDS (default 20) from its seed corpus:
+no crash, no sanitizer report, no property violation.  Long runs and
+their results: docs/reliability.md.
 
 The bridge's sources are compiled here with clang's fuzzer
-instrumentation into BUILD/fuzz/obj (kept between runs, rebuilt when a
-source or header is newer); fuzz_percent.c links the module's route file
-and strangler-ctl's, non-PIE with nginx's core left unresolved (only the
-pure percent parser is reached).
+instrumentation into BUILD/fuzz-smoke/ (apart from tests/fuzz/run's
+BUILD/fuzz/; kept between runs, rebuilt when a source or header is
+newer).  fuzz_percent.c links the module's route file and strangler-ctl's,
+instrumented, non-PIE with nginx's core left unresolved (only the pure
+percent parser is reached).
 """
 
 import glob
@@ -22,7 +24,7 @@ import harness
 
 ROOT = harness.ROOT
 FUZZ = os.path.join(ROOT, "tests", "fuzz")
-OUT = os.path.join(harness.BUILD, "fuzz")
+OUT = os.path.join(harness.BUILD, "fuzz-smoke")
 SECONDS = int(os.environ.get("FUZZ_SMOKE_SECONDS", "20"))
 PKGS = "rdkafka libmariadb libpq jansson inih libmicrohttpd libzstd".split()
 SAN = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
