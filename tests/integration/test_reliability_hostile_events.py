@@ -168,6 +168,10 @@ def test_hostile_events_are_dead_lettered_never_applied(tmp_path, postgres,
             missing.append(name)
         if not is_dead and hs:
             missing.append(name + " (unexpected dead letter)")
+        if hs and '"source"' in hs[0].get("cdc.error.message", ""):
+            # the reason quotes the event past the bad value: the text
+            # after it (and past the payload's end, when the value is last)
+            missing.append(name + " (reason reads past the value)")
 
     rows = postgres.sql("SELECT id, amount::text, note, at::text, "
                         "encode(photo, 'base64') FROM public.orders "
