@@ -286,13 +286,24 @@ ngx_http_strangler_variable(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_strangler_preaccess_handler(ngx_http_request_t *r)
 {
+    ngx_http_core_loc_conf_t       *clcf;
     ngx_http_strangler_loc_conf_t  *slcf;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_strangler_module);
 
-    if (slcf->enable) {
-        (void) ngx_http_strangler_get_ctx(r);
+    if (!slcf->enable) {
+        return NGX_DECLINED;
     }
+
+    /* "strangler on" inherited into the status location: not a request */
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->handler == ngx_http_strangler_status_handler) {
+        return NGX_DECLINED;
+    }
+
+    (void) ngx_http_strangler_get_ctx(r);
 
     return NGX_DECLINED;
 }

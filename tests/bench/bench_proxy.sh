@@ -17,6 +17,12 @@
 # plain's CPU per request over this one's (1.0 = costs the same).
 # Uses the non-ASan build/ngx_http_strangler_module.so (make module).
 #
+# Then, unless VALGRIND=0, the same front configurations run once more,
+# single-process under valgrind's callgrind, and serve a fixed number of
+# requests: user-space instructions per request, which no other load on
+# the machine can disturb (kernel time, mostly the sockets, is not in it,
+# so these ratios overstate any difference).
+#
 # Environment: DURATION (s per run, default 3), ROUNDS (default 6),
 # CONNS (wrk connections, default 32), NGINX (default /usr/sbin/nginx).
 
@@ -28,6 +34,7 @@ nginx=${NGINX:-/usr/sbin/nginx}
 duration=${DURATION:-3}
 rounds=${ROUNDS:-6}
 conns=${CONNS:-32}
+vg_requests=${VG_REQUESTS:-3000}
 
 if [ ! -f "$module" ]; then
     echo "bench_proxy: $module is missing: run make module" >&2
@@ -245,4 +252,53 @@ done | awk -v hz="$hz" '
         printf "target: 1,000 routes >= 0.97 x plain: req/s %s, CPU %s\n",
                (rps[5] / rps[1] >= 0.97) ? "met" : "NOT met",
                (us[1] / us[5] >= 0.97) ? "met" : "NOT met"
+    }'
+
+[ "${VALGRIND:-1}" = 0 ] && exit 0
+command -v valgrind >/dev/null || { echo "(valgrind missing: no Ir figures)"; exit 0; }
+
+# ir NAME -> user-space instructions per request of that front
+ir() {
+    d=$dir/$1
+    vp_port=$(port)
+    sed -e "s|^pid .*|pid $d/vg.pid;|" \
+        -e "s|listen 127.0.0.1:[0-9]*|listen 127.0.0.1:$vp_port|" \
+        -e "s|^worker_processes 1;|worker_processes 1; daemon off; master_process off;|" \
+        "$d/nginx.conf" > "$d/vg.conf"
+    valgrind --tool=callgrind --instr-atstart=no \
+        --callgrind-out-file="$d/callgrind.out" \
+        "$nginx" -p "$d" -c "$d/vg.conf" > "$d/valgrind.log" 2>&1 &
+    vpid=$!
+    wait_port "$vp_port"
+    load() {
+        /usr/bin/python3 -c "
+import sys
+sys.path.insert(0, '$top/tests/lib')
+import harness
+r = harness.http_pipeline($vp_port, ['/api/orders/42'] * $1, batch=500)
+assert all(x[0] == 200 for x in r)"
+    }
+    load 200                          # warm: connections, first requests
+    callgrind_control -i on "$vpid" >/dev/null 2>&1
+    load "$vg_requests"
+    callgrind_control -i off "$vpid" >/dev/null 2>&1
+    kill -QUIT "$vpid"
+    wait "$vpid" || true
+    callgrind_annotate "$d/callgrind.out" 2>/dev/null \
+        | awk -v n="$vg_requests" '/PROGRAM TOTALS/ {
+              gsub(",", "", $1); printf "%d\n", $1 / n }'
+}
+
+echo
+echo "callgrind: user-space instructions per request ($vg_requests requests" \
+     "pipelined, 1 process)"
+for n in $names; do
+    echo "$n $(ir "$n")"
+done | awk '
+    { name[NR] = $1; ir[NR] = $2 }
+    END {
+        printf "%-26s %12s %9s\n", "configuration", "Ir/request", "Ir ratio"
+        for (i = 1; i <= NR; i++) {
+            printf "%-26s %12d %9.3f\n", name[i], ir[i], ir[1] / ir[i]
+        }
     }'

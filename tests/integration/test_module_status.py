@@ -166,3 +166,15 @@ def test_status_format_errors(nginx, backends):
     assert st == 200 and h["content-type"] == "application/json"
     st, _, _ = ngx.pipeline([("POST", "/strangler/status", {}, b"x")])[0]
     assert st == 405
+
+
+def test_status_requests_are_not_counted(nginx):
+    conf = CONF.replace("        location / {\n            strangler on;",
+                        "        strangler on;\n        location / {")
+    assert "        strangler on;\n        location / {" in conf
+    ngx = nginx(conf, lport=1, sport=2, pct=1)
+    for _ in range(3):
+        js = ngx.status()
+    assert js["unmatched"]["requests"] == 0
+    assert all(t["requests"] == 0 for r in js["routes"]
+               for t in r["targets"].values())
