@@ -2204,8 +2204,26 @@ cdc_conf_validate(cdc_config_t *cf, char *err, size_t errlen)
 
 /* ----------------------------------------------------------------- api */
 
+
+static int cdc_config_load_all(cdc_config_t *cf, const char *file,
+    char *err, size_t errlen);
+
 int
 cdc_config_load(cdc_config_t *cf, const char *file, char *err,
+    size_t errlen)
+{
+    if (cdc_config_load_all(cf, file, err, errlen) != 0) {
+        /* a failed load owns nothing: callers may just exit */
+        cdc_config_free(cf);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+cdc_config_load_all(cdc_config_t *cf, const char *file, char *err,
     size_t errlen)
 {
     const cdc_conf_key_t  *k;

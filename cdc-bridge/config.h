@@ -122,8 +122,8 @@ typedef struct {
  * returns -1 with "file:line: message naming the key and value" in err;
  * touches no database or broker.  A file named explicitly must exist; the
  * default file may be absent, then the environment alone must supply the
- * required keys (CDC_SOURCE_TABLES at least).  cf is zeroed first; call
- * cdc_config_free() after a success or a failure alike.
+ * required keys (CDC_SOURCE_TABLES at least).  cf is zeroed first; a
+ * failed load frees what it built (cdc_config_free() on it is harmless).
  */
 int cdc_config_load(cdc_config_t *cf, const char *file, char *err,
     size_t errlen);
