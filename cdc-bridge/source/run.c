@@ -549,6 +549,15 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
 
     cdc_run_set_phase(r, "streaming");
 
+    /* everything before the start is in Kafka already */
+    if (from.file[0] || from.gtid[0]) {
+        pthread_mutex_lock(&r->lock);
+        r->handed = from;
+        r->read_pos = from;
+        r->have_handed = 1;
+        pthread_mutex_unlock(&r->lock);
+    }
+
     while (!*r->stop) {
         mysql = cdc_source_connect(r->cf, 10, err,
                                    sizeof(err));

@@ -132,8 +132,17 @@ class Bridge:
             except Exception:
                 return None
             return s if cond(s) else None
-        return harness.wait_for(probe, timeout=timeout, interval=0.1,
-                                what=what)
+        try:
+            return harness.wait_for(probe, timeout=timeout, interval=0.1,
+                                    what=what)
+        except TimeoutError:
+            try:
+                last = self.status()
+            except Exception as e:
+                last = e
+            raise AssertionError("timed out waiting for %s; last status %s;"
+                                 " log:\n%s" % (what, last,
+                                                 self.log()[-4000:]))
 
     def checkpoint(self):
         try:
