@@ -219,7 +219,7 @@ cdc_check_select(MYSQL *mysql, const char *pattern, const char *user,
 
 
 int
-cdc_source_check_conn(MYSQL *mysql, cdc_config_t *cf, char *err,
+cdc_source_check_conn(MYSQL *mysql, const cdc_config_t *cf, char *err,
     size_t errlen)
 {
     char            v[5][64], version[64];
@@ -335,7 +335,7 @@ cdc_source_check_conn(MYSQL *mysql, cdc_config_t *cf, char *err,
 
 
 int
-cdc_source_check_server(cdc_config_t *cf, char *err, size_t errlen)
+cdc_source_check_server(const cdc_config_t *cf, char *err, size_t errlen)
 {
     MYSQL  *mysql;
     int     rc;

@@ -87,8 +87,9 @@ int cdc_source_query(MYSQL *mysql, const char *q, char *err, size_t errlen);
  * configured tables.  Returns 0, or -1 with the setting and the fix in err
  * (several problems separated by "; ").
  */
-int cdc_source_check_server(cdc_config_t *cf, char *err, size_t errlen);
-int cdc_source_check_conn(MYSQL *mysql, cdc_config_t *cf, char *err,
+int cdc_source_check_server(const cdc_config_t *cf, char *err,
+    size_t errlen);
+int cdc_source_check_conn(MYSQL *mysql, const cdc_config_t *cf, char *err,
     size_t errlen);
 
 
