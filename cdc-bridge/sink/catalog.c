@@ -189,14 +189,11 @@ cdc_catalog_create(cdc_sink_t *s, cdc_sink_table_t *t, char *err,
         goto done;
     }
 
-    cdc_sql_add(&b, "CREATE SCHEMA IF NOT EXISTS ");
-    cdc_sql_add(&b, qs);
-
-    if (b.oom || cdc_pg_exec(s->pg, b.p, err, errlen) != 0) {
+    if (cdc_pg_ensure_schema(s->pg, t->map->dst_schema, err, errlen) != 0)
+    {
         goto done;
     }
 
-    b.len = 0;
     cdc_sql_add(&b, "CREATE TABLE IF NOT EXISTS ");
     cdc_sql_add(&b, t->qname);
     cdc_sql_add(&b, " (");

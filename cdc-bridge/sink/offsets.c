@@ -21,8 +21,11 @@
 int
 cdc_offsets_init(PGconn *pg, char *err, size_t errlen)
 {
+    if (cdc_pg_ensure_schema(pg, "strangler_cdc", err, errlen) != 0) {
+        return -1;
+    }
+
     return cdc_pg_exec(pg,
-        "CREATE SCHEMA IF NOT EXISTS strangler_cdc;"
         "CREATE TABLE IF NOT EXISTS strangler_cdc.offsets ("
         " service text NOT NULL, topic text NOT NULL,"
         " partition integer NOT NULL, next_offset bigint NOT NULL,"

@@ -309,3 +309,48 @@ cdc_sql_param(cdc_sql_t *b, size_t n)
     *--p = '$';
     cdc_sql_addn(b, p, (size_t) (buf + sizeof(buf) - p));
 }
+
+
+/*
+ * CREATE SCHEMA IF NOT EXISTS checks the database's CREATE privilege even
+ * when the schema exists; a role that only owns its schemas (created for
+ * it by an administrator) must not need it, so look first.
+ */
+int
+cdc_pg_ensure_schema(PGconn *pg, const char *schema, char *err,
+    size_t errlen)
+{
+    int          rc, n;
+    char        *q, *sql;
+    PGresult    *r;
+    const char  *vals[1];
+
+    vals[0] = schema;
+    r = cdc_pg_query(pg, "SELECT 1 FROM pg_catalog.pg_namespace"
+                     " WHERE nspname = $1", 1, vals, err, errlen);
+
+    if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return -1;
+    }
+
+    n = PQntuples(r);
+    PQclear(r);
+
+    if (n > 0) {
+        return 0;
+    }
+
+    q = cdc_pg_quote_ident(schema);
+    if (q == NULL || asprintf(&sql, "CREATE SCHEMA IF NOT EXISTS %s", q) < 0)
+    {
+        free(q);
+        return cdc_error(err, errlen, "out of memory");
+    }
+
+    rc = cdc_pg_exec(pg, sql, err, errlen);
+    free(sql);
+    free(q);
+
+    return rc;
+}

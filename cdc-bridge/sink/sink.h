@@ -187,6 +187,8 @@ const char *cdc_pg_sqlstate(const PGresult *r);
 int cdc_pg_transient(PGconn *pg, const char *sqlstate);
 char *cdc_pg_quote_ident(const char *s);
 int cdc_pg_reconnect(cdc_sink_t *s, char *err, size_t errlen);
+int cdc_pg_ensure_schema(PGconn *pg, const char *schema, char *err,
+    size_t errlen);
 
 /* catalog.c */
 int cdc_catalog_load(cdc_sink_t *s, cdc_sink_table_t *t, char *err,
