@@ -276,6 +276,14 @@ cdc_source_parse_pos(const char *s, cdc_src_pos_t *pos, char *err,
 
     colon = strrchr(s, ':');
 
+    /* MySQL GTID sets: uuid:n[-m][:...] */
+    p = strchr(s, ':');
+    if (p && p - s == 36 && s[8] == '-' && s[13] == '-') {
+        return cdc_error(err, errlen, "start \"%s\": MySQL uuid:n GTID "
+                         "positions are not supported yet; use file:pos",
+                         s);
+    }
+
     /* MariaDB GTID list: digits and '-' and ',' only */
     gtid = 1;
     for (p = s; *p; p++) {
@@ -300,12 +308,6 @@ cdc_source_parse_pos(const char *s, cdc_src_pos_t *pos, char *err,
         pos->pos = strtoull(colon + 1, &end, 10);
 
         if (errno == 0 && end != colon + 1 && *end == '\0') {
-            if (strchr(s, '-') && colon - s == 36) {
-                return cdc_error(err, errlen, "start \"%s\": MySQL uuid:n "
-                                 "GTID positions are not supported yet; "
-                                 "use file:pos", s);
-            }
-
             if ((size_t) (colon - s) >= sizeof(pos->file)) {
                 return cdc_error(err, errlen, "start \"%s\": file name "
                                  "too long", s);

@@ -27,7 +27,6 @@
 
 #define CDC_SRC_FILE_MAX   256
 #define CDC_SRC_GTID_MAX   1024
-#define CDC_SRC_KEY_MAX    16
 
 
 /* A replication position: a GTID set (MariaDB "d-s-n,..."), file:pos or
@@ -204,9 +203,9 @@ void cdc_run_set_phase(cdc_run_t *r, const char *phase);
 /*
  * Takes (or resumes, per the checkpoint) the consistent snapshot of every
  * wanted table, emitting op "r" events; on success the checkpoint says
- * CDC_SNAP_DONE and its pos is the snapshot's binlog position.
- * max_latency_ms, when not NULL, receives nothing about writers (they
- * are never blocked) but the longest single chunk query, for reporting.
+ * CDC_SNAP_DONE and its pos is the snapshot's binlog position.  Logs
+ * the longest chunk query at the end.  -1 with err ("stopped" when the
+ * stop flag or a delivery failure ended it).
  */
 int cdc_snapshot_run(cdc_run_t *r, const cdc_config_t *cf, char *err,
     size_t errlen);

@@ -252,6 +252,15 @@ test_parse_start(void **state)
         "3E11FA47-71CA-11E1-9E33-C80AA9429562:23", &p, err, sizeof(err)),
         -1);
     assert_non_null(strstr(err, "not supported"));
+
+    assert_int_equal(cdc_source_parse_pos(
+        "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-42", &p, err, sizeof(err)),
+        -1);
+    assert_non_null(strstr(err, "not supported"));
+
+    assert_int_equal(cdc_source_parse_pos("binlog.000001:3", &p, err,
+                                          sizeof(err)), -1);
+    assert_non_null(strstr(err, "at least 4"));
 }
 
 
