@@ -160,8 +160,9 @@ def test_reload_under_load(nginx, backends):
     assert st.ok > 1000
     assert set(st.sides) == {"legacy", "service"}
     assert st.sides["legacy"] + st.sides["service"] == st.ok
-    # retries are the rare race, not the rule
-    assert st.stale_retries <= RELOADS * 2
+    # retries are the rare race, not the rule: at most one per kept-alive
+    # connection per old worker shutting down (2 clients x 2 workers)
+    assert st.stale_retries <= RELOADS * 4
 
     # the zone counted every request, through all 20 reloads
     js = ngx.status()
