@@ -18,7 +18,7 @@
 
 
 #define CDC_RUN_ACK_WINDOW     (1u << 22)
-#define CDC_RUN_COMMITS        (1u << 16)
+#define CDC_RUN_COMMITS        (1u << 13)  /* ~1.3 KiB each */
 #define CDC_RUN_MAX_TABLES     4096
 
 
