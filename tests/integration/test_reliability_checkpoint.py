@@ -6,7 +6,6 @@ counter), stops producing past its last durable checkpoint, resumes by
 itself when writes work again, and after a kill -9 at the end nothing is
 lost: every row change is in Kafka."""
 
-import json
 import os
 import subprocess
 import time
@@ -161,4 +160,3 @@ def test_checkpoint_disk_full_and_read_only(tmp_path, mariadb, devkafka,
         with open(os.path.join(outdir, "report.txt"), "w") as f:
             f.write("\n".join(report) + "\n")
     assert run.sanitizer_reports() == []
-    json.dumps(report)
