@@ -40,6 +40,7 @@ typedef struct {
     size_t              nvals;
     size_t              change;
     int                 done;
+    int                 ins;        /* last change an insert or a read */
 } cdc_apply_action_t;
 
 
@@ -501,7 +502,8 @@ cdc_apply_present(const char *v)
 
 /* INSERT … VALUES (…),(…) ON CONFLICT (key) DO UPDATE for acts[0..n) */
 static int
-cdc_apply_upsert(cdc_sink_t *s, cdc_apply_action_t **acts, size_t n)
+cdc_apply_upsert(cdc_sink_t *s, cdc_apply_action_t **acts, size_t n,
+    int plain)
 {
     size_t             i, j, np, ncols, first;
     const char        *v;
@@ -597,7 +599,7 @@ cdc_apply_upsert(cdc_sink_t *s, cdc_apply_action_t **acts, size_t n)
 
 conflict:
 
-    if (t->npk) {
+    if (t->npk && !plain) {
         cdc_sql_add(b, " ON CONFLICT (");
 
         for (j = 0; j < t->npk; j++) {
@@ -767,7 +769,7 @@ cdc_apply_one(cdc_sink_t *s, cdc_sink_change_t *c)
         }
 
         a.vals = c->avals;
-        return cdc_apply_upsert(s, &ap, 1);
+        return cdc_apply_upsert(s, &ap, 1, 0);
     }
 
     if (cdc_apply_params(s, 2 * c->nvals + 2) != 0) {
@@ -783,7 +785,7 @@ cdc_apply_one(cdc_sink_t *s, cdc_sink_change_t *c)
     {
         /* no key: a plain INSERT */
         a.vals = c->avals;
-        return cdc_apply_upsert(s, &ap, 1);
+        return cdc_apply_upsert(s, &ap, 1, 0);
     }
 
     if (c->op == 'd') {
@@ -818,12 +820,51 @@ cdc_apply_one(cdc_sink_t *s, cdc_sink_change_t *c)
 
 /* ------------------------------------------------------------------ batch */
 
+/*
+ * Rows whose last change is an insert (or a snapshot read) are almost
+ * always new: a plain INSERT costs PostgreSQL much less than ON CONFLICT.
+ * Under a savepoint, so a row that is there after all (SQLSTATE 23505:
+ * a re-snapshot, a pre-filled target) costs one retry as an upsert.
+ */
+static int
+cdc_apply_group(cdc_sink_t *s, cdc_apply_action_t **acts, size_t n)
+{
+    int  rc;
+
+    if (!acts[0]->ins || acts[0]->table->npk == 0) {
+        return cdc_apply_upsert(s, acts, n, 0);
+    }
+
+    rc = cdc_apply_simple(s, "SAVEPOINT cdc_insert");
+    if (rc != CDC_APPLY_OK) {
+        return rc;
+    }
+
+    rc = cdc_apply_upsert(s, acts, n, 1);
+
+    if (rc == CDC_APPLY_DATA && strcmp(cdc_apply_state, "23505") == 0) {
+        rc = cdc_apply_simple(s, "ROLLBACK TO SAVEPOINT cdc_insert");
+        if (rc != CDC_APPLY_OK) {
+            return rc;
+        }
+
+        rc = cdc_apply_upsert(s, acts, n, 0);
+    }
+
+    if (rc != CDC_APPLY_OK) {
+        return rc;
+    }
+
+    return cdc_apply_simple(s, "RELEASE SAVEPOINT cdc_insert");
+}
+
+
 static int
 cdc_apply_same_cols(const cdc_apply_action_t *a, const cdc_apply_action_t *b)
 {
     size_t  j;
 
-    if (a->table != b->table || a->nvals != b->nvals) {
+    if (a->table != b->table || a->nvals != b->nvals || a->ins != b->ins) {
         return 0;
     }
 
@@ -887,6 +928,7 @@ cdc_apply_collapsed(cdc_sink_t *s)
         a->nvals = c->nvals;                                                  \
         a->change = (ci);                                                     \
         a->done = 0;                                                          \
+        a->ins = !(del_) && (c->op == 'c' || c->op == 'r');                   \
     } while (0)
 
     for (i = 0; i < s->nchanges; i++) {
@@ -970,7 +1012,7 @@ cdc_apply_collapsed(cdc_sink_t *s)
                 grp[n++] = &acts[k];
 
                 if (n == limit) {
-                    rc = cdc_apply_upsert(s, grp, n);
+                    rc = cdc_apply_group(s, grp, n);
                     if (rc != CDC_APPLY_OK) {
                         return rc;
                     }
@@ -980,7 +1022,7 @@ cdc_apply_collapsed(cdc_sink_t *s)
         }
 
         if (n) {
-            rc = cdc_apply_upsert(s, grp, n);
+            rc = cdc_apply_group(s, grp, n);
             if (rc != CDC_APPLY_OK) {
                 return rc;
             }

@@ -259,10 +259,10 @@ cdc_sink_position(cdc_sink_t *s, cdc_sink_change_t *c)
         return;
     }
 
-    file = cdc_jv_get_str(c->source, "file");
-    gtid = cdc_jv_get_str(c->source, "gtid");
-
     if (c->ts_ms >= s->batch_last_ts) {
+        file = cdc_jv_get_str(c->source, "file");
+        gtid = cdc_jv_get_str(c->source, "gtid");
+
         s->batch_last_ts = c->ts_ms;
         s->batch_last_pos = cdc_jv_get_int(c->source, "pos", 0);
         snprintf(s->batch_last_file, sizeof(s->batch_last_file), "%s",
@@ -290,12 +290,21 @@ cdc_sink_add(cdc_sink_t *s, rd_kafka_message_t *m)
         s->changes_cap = cap;
     }
 
-    pthread_mutex_lock(&s->lock);
-    p = cdc_offsets_part(s, rd_kafka_topic_name(m->rkt), m->partition);
+    /* consecutive messages mostly come from the same partition */
+    p = s->last_part;
+
+    if (p == NULL || p->partition != m->partition
+        || strcmp(p->topic, rd_kafka_topic_name(m->rkt)) != 0)
+    {
+        pthread_mutex_lock(&s->lock);
+        p = cdc_offsets_part(s, rd_kafka_topic_name(m->rkt), m->partition);
+        pthread_mutex_unlock(&s->lock);
+        s->last_part = p;
+    }
+
     if (p) {
         p->batch_next = m->offset + 1;
     }
-    pthread_mutex_unlock(&s->lock);
 
     if (p == NULL) {
         return -1;

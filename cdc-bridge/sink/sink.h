@@ -132,6 +132,7 @@ struct cdc_sink_s {
 
     cdc_sink_part_t        parts[CDC_SINK_MAX_PARTS];
     size_t                 nparts;
+    cdc_sink_part_t       *last_part;    /* the last message's */
     int                    rebalanced;   /* drop the batch in memory */
     int                    fatal;        /* stop with an error */
     int64_t                replay_end[CDC_SINK_MAX_PARTS];
