@@ -188,7 +188,7 @@ def test_secrets_never_leak(tmp_path, mariadb, postgres, devkafka, outdir):
 
 
 def test_listeners_default_to_loopback_and_refuse_others(tmp_path, mariadb,
-                                                        devkafka):
+                                                        devkafka, postgres):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDC_")}
     # the shipped sample config
     rc, out = bridge_cmd(env, "check-config", "-c", sl.CONF)
@@ -202,8 +202,15 @@ def test_listeners_default_to_loopback_and_refuse_others(tmp_path, mariadb,
     assert rc == 0, out
     m = re.search(r"^\s*listen\s*=\s*(\S+)\s+# default", out, re.M)
     assert m and m.group(1) == "127.0.0.1:9187", out
-    # a non-loopback address is refused when `run` starts (check-config
-    # does not flag it: see docs/reliability.md)
+    # a non-loopback address is refused by check-config, naming file,
+    # line and value ...
+    for bad in ("0.0.0.0:9187", "10.1.2.3:9187", "[::]:9187"):
+        conf.write_text("[source]\ntables = shop.orders\n[metrics]\n"
+                        "listen = %s\n" % bad)
+        rc, out = bridge_cmd(env, "check-config", "-c", str(conf))
+        assert rc != 0, out
+        assert "%s:4" % conf in out and bad in out, out
+    # ... and when `run` starts
     sl.setup_source(mariadb, "CREATE TABLE t (id INT PRIMARY KEY);")
     for bad in ("0.0.0.0", "[::]"):
         port = harness.free_port()
@@ -214,3 +221,13 @@ def test_listeners_default_to_loopback_and_refuse_others(tmp_path, mariadb,
         print(bad, "->", rc, out.strip()[-300:])
         assert rc != 0, out
         assert "loopback" in out and "%s:%d" % (bad, port) in out, out
+    # and a sink's metrics_listen
+    postgres.create_db("orders")
+    port = harness.free_port()
+    env2 = ss.env_for(devkafka, postgres, mariadb=mariadb,
+                      create_tables="yes",
+                      metrics_listen="0.0.0.0:%d" % port)
+    rc, out = ss.Sink(tmp_path / "sink", env2).run(timeout=60)
+    print("sink 0.0.0.0 ->", rc, out.strip()[-300:])
+    assert rc != 0, out
+    assert "loopback" in out and "0.0.0.0:%d" % port in out, out
