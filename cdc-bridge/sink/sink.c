@@ -604,7 +604,11 @@ cdc_sink_loop(cdc_sink_t *s)
                       (long long) (cdc_lag_now_ms() - prepared_ms));
 
         cdc_sink_committed(s, applied_start);
+        now = cdc_lag_now_ms();
         cdc_sink_drop_batch(s);
+        cdc_log_debug("service %s: %lld ms to account, %lld ms to free",
+                      s->svc->name, (long long) (now - prepared_ms),
+                      (long long) (cdc_lag_now_ms() - now));
 
         if (s->replay && cdc_sink_replay_done(s)) {
             break;
@@ -810,6 +814,9 @@ cdc_cmd_sink(int argc, char **argv)
             "group.instance.id", instance,
             "topic.metadata.refresh.interval.ms", "2000",
             "fetch.wait.max.ms", "50",
+            /* keep a few batches read ahead while one applies */
+            "queued.min.messages", "200000",
+            "max.partition.fetch.bytes", "4194304",
             /* a sink that died holds its partitions this long */
             "session.timeout.ms", "6000",
             "heartbeat.interval.ms", "1000",
