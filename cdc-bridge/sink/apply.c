@@ -71,11 +71,48 @@ cdc_apply_hash(const void *table, const char *key)
 
 /* ---------------------------------------------------------------- prepare */
 
+/*
+ * The target column of the k-th member named name.  Rows of a table
+ * mostly list their columns in the same order, so the column found for
+ * position k last time is tried first.
+ */
+static long
+cdc_apply_find(cdc_sink_table_t *t, size_t k, const char *name)
+{
+    long    idx, *nh;
+    size_t  n;
+
+    if (k < t->nhint && t->hint[k] >= 0 && (size_t) t->hint[k] < t->ncols
+        && strcmp(t->cols[t->hint[k]].name, name) == 0)
+    {
+        return t->hint[k];
+    }
+
+    idx = cdc_catalog_find(t, name);
+
+    if (k >= t->nhint) {
+        n = k + 16;
+        nh = realloc(t->hint, n * sizeof(long));
+        if (nh == NULL) {
+            return idx;
+        }
+        while (t->nhint < n) {
+            nh[t->nhint++] = -1;
+        }
+        t->hint = nh;
+    }
+
+    t->hint[k] = idx;
+
+    return idx;
+}
+
+
 static const char **
 cdc_apply_row(cdc_sink_t *s, cdc_sink_change_t *c, cdc_jv_t *img)
 {
     long          idx;
-    size_t        i, n;
+    size_t        i, k, n;
     cdc_jv_t     *m;
     const char   *dst, **vals;
     size_t        len;
@@ -85,10 +122,10 @@ cdc_apply_row(cdc_sink_t *s, cdc_sink_change_t *c, cdc_jv_t *img)
     t = c->table;
     n = t->ncols;
 
-    for (m = img->child; m; m = m->next) {
+    for (k = 0, m = img->child; m; m = m->next, k++) {
         dst = cdc_catalog_map_column(s, t, m->key);
 
-        if (dst == NULL || cdc_catalog_find(t, dst) >= 0) {
+        if (dst == NULL || cdc_apply_find(t, k, dst) >= 0) {
             continue;
         }
 
@@ -131,13 +168,13 @@ cdc_apply_row(cdc_sink_t *s, cdc_sink_change_t *c, cdc_jv_t *img)
         vals[i] = cdc_absent;
     }
 
-    for (m = img->child; m; m = m->next) {
+    for (k = 0, m = img->child; m; m = m->next, k++) {
         dst = cdc_catalog_map_column(s, t, m->key);
         if (dst == NULL) {
             continue;
         }
 
-        idx = cdc_catalog_find(t, dst);
+        idx = cdc_apply_find(t, k, dst);
         if (idx < 0) {
             continue;
         }

@@ -899,6 +899,7 @@ done:
 
         for (i = 0; i < s->ntables; i++) {
             cdc_catalog_free(&s->tables[i]);
+            free(s->tables[i].hint);
             free(s->tables[i].topic);
             free(s->tables[i].src);
             free(s->tables[i].qname);

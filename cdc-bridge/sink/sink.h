@@ -56,6 +56,9 @@ typedef struct {
     size_t                 *pk;          /* indexes into cols, key order */
     size_t                  npk;
     int                     exists;
+    long                   *hint;        /* column of the k-th member of
+                                            the last row seen */
+    size_t                  nhint;
     uint64_t                applied;     /* metrics, under lock */
     uint64_t                dead;
     cdc_series_t           *m_applied;
