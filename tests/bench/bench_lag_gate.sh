@@ -15,7 +15,7 @@
 #
 # Front nginx: 1 worker, upstream keepalive; backend: nginx "return 200".
 # wrk -t1 -cCONNS for DURATION s per configuration, ROUNDS rounds
-# interleaved; printed: the best round's req/s, the front worker's CPU
+# interleaved (each round starting with the next configuration); printed: the best round's req/s, the front worker's CPU
 # time per request over all rounds, and the ratios to nogate.  Then,
 # unless VALGRIND=0, each front once more under callgrind, single
 # process, VG_REQUESTS pipelined requests: user-space instructions per
@@ -23,7 +23,7 @@
 # every 100 ms, is amortized in it as in production).  Target: gate within
 # 2% of nogate (ratio >= 0.98).
 #
-# Environment: DURATION (default 3), ROUNDS (default 4), CONNS (default
+# Environment: DURATION (default 3), ROUNDS (default 6), CONNS (default
 # 32), VG_REQUESTS (default 3000), NGINX (default /usr/sbin/nginx),
 # MODULE (default build/ngx_http_strangler_module.so, the -O2 build).
 
@@ -33,7 +33,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 module=${MODULE:-$top/build/ngx_http_strangler_module.so}
 nginx=${NGINX:-/usr/sbin/nginx}
 duration=${DURATION:-3}
-rounds=${ROUNDS:-4}
+rounds=${ROUNDS:-6}
 conns=${CONNS:-32}
 vg_requests=${VG_REQUESTS:-3000}
 names="nogate gate gate_rw"
@@ -212,7 +212,13 @@ done
 r=1
 while [ "$r" -le "$rounds" ]; do
     line="round $r:"
-    for n in $names; do
+    # each round starts with the next configuration: no fixed order bias
+    case $(( (r - 1) % 3 )) in
+        0) order="nogate gate gate_rw" ;;
+        1) order="gate gate_rw nogate" ;;
+        *) order="gate_rw nogate gate" ;;
+    esac
+    for n in $order; do
         t0=$(worker_ticks "$n")
         out=$(wrk -t1 -c"$conns" -d"${duration}s" \
               "http://127.0.0.1:$(port_of "$n")/api/orders/42" 2>&1)
