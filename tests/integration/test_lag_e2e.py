@@ -10,6 +10,7 @@ and read-your-writes must keep each writer on legacy until its write is
 in the service's database.  One stack serves the three tests (about a
 minute and a half together)."""
 
+import os
 import re
 import threading
 import time
@@ -164,7 +165,6 @@ def test_lag_file_deleted_or_stale(stack):
     stack.sink_pause()
     t0 = time.monotonic()
     lag0 = stack.reasons()["lag"]
-    import os
     os.unlink(stack.lagfile)
     time.sleep(0.25)                          # workers re-read every 100 ms
     rows = stack.probe(KEYS)
@@ -191,7 +191,9 @@ def test_lag_file_deleted_or_stale(stack):
                 first = time.monotonic() - t0
                 break
             time.sleep(0.1)
-        assert first is not None and first <= 2.6, first
+        # stale (2 s, counted from the last write, before the SIGSTOP) +
+        # 100 ms re-read + the probe's own time, with room for a busy box
+        assert first is not None and first <= 2.9, first
         counts = []
         for _ in range(3):
             counts.append(stack.reasons()["lag"])
@@ -340,7 +342,11 @@ def test_read_your_writes_with_slow_sink(stack):
     assert sum(first.values()) == 200
     assert not misses, misses[:5]
     assert released >= 20, (released, first)
-    assert first["monolith"] > 0 and reasons.get("rw", 0) > 0
+    # the read right after the write finds the service behind (the
+    # watermark needs a heartbeat after the write, hundreds of ms), so it
+    # is legacy's, with reason rw; the service may legitimately win a rare
+    # race, and then it had the order (no miss)
+    assert first["monolith"] >= 190 and reasons.get("rw", 0) >= 190
     assert rw == reasons.get("rw", 0)
     # the sink really lagged: the same reads without the cookie missed
     assert control > 0
