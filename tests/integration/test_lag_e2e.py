@@ -7,8 +7,8 @@ The sink is slowed or stopped with SIGSTOP/SIGCONT: a stopped sink stops
 rewriting its lag file (every 200 ms otherwise), so the file goes stale
 and the gate must fail safe to legacy; a slowed sink delays the watermark,
 and read-your-writes must keep each writer on legacy until its write is
-in the service's database.  One stack serves the three tests (about a
-minute and a half together)."""
+in the service's database.  One stack serves the three tests (under a
+minute together on 2 shared cores, ASan builds)."""
 
 import os
 import re
