@@ -37,6 +37,8 @@ def env_for(devkafka, postgres, db="orders", service="orders",
         })
     for k, v in extra.items():
         env["CDC_SERVICE_%s_%s" % (up, k.upper())] = str(v)
+    if os.environ.get("SINK_LOG_LEVEL"):      # e.g. debug, when digging
+        env["CDC_LOG_LEVEL"] = os.environ["SINK_LOG_LEVEL"]
     return env
 
 
