@@ -46,7 +46,7 @@ def test_kill9_exactly_once(tmp_path, mariadb, postgres, devkafka):
     sink = ss.Sink(tmp_path / "sink", env).start()
 
     def produce():
-        # 50,000 changes over about 80 s, so every kill lands in a load
+        # 50,000 changes over about 120 s, so the kills land in a load
         for no in range(UPDATES + 1):
             for k in range(1, KEYS + 1):
                 row = {"id": k, "counter": no, "payload": "p%d-%d" % (k, no)}
@@ -58,7 +58,7 @@ def test_kill9_exactly_once(tmp_path, mariadb, postgres, devkafka):
                                    payload="p%d-%d" % (k, no - 1)), row)
                 if k % 500 == 0:
                     ev.flush()
-                    time.sleep(0.8)
+                    time.sleep(1.2)
         ev.flush()
 
     producer = threading.Thread(target=produce)
@@ -73,22 +73,27 @@ def test_kill9_exactly_once(tmp_path, mariadb, postgres, devkafka):
 
     # each life: wait until the sink has committed a batch, then kill it
     # at a random moment of what follows
-    for kill in range(10):
-        before = applied()
-        harness.wait_for(lambda: applied() > before or not sink.alive(),
-                         timeout=60, interval=0.05, what="a batch applied")
-        assert sink.alive(), sink.output()
-        time.sleep(rnd.uniform(0.0, 0.4))
-        sink.kill9()
-        sink.start()
-    producer.join()
-
     try:
+        for kill in range(10):
+            before = applied()
+            # (once every change is in, a kill can only land when idle)
+            harness.wait_for(lambda: applied() > before or not sink.alive()
+                             or applied() >= KEYS * (UPDATES + 1),
+                             timeout=60, interval=0.05,
+                             what="a batch applied")
+            assert sink.alive(), sink.output()
+            time.sleep(rnd.uniform(0.0, 0.4))
+            sink.kill9()
+            sink.start()
+        producer.join()
+
         ss.wait_rows(postgres, "SELECT count(*), min(counter), max(counter) "
                      "FROM public.counters", [(KEYS, UPDATES, UPDATES)],
                      timeout=180, sink=sink)
     finally:
-        assert sink.stop() == 0, sink.output()
+        producer.join()
+        rc = sink.stop()
+    assert rc == 0, sink.output()
 
     twice = postgres.sql("SELECT id, counter, count(*) FROM "
                          "public.applications GROUP BY id, counter "
