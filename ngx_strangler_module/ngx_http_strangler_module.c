@@ -35,6 +35,8 @@ static ngx_http_strangler_ctx_t *ngx_http_strangler_get_ctx(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_strangler_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_strangler_legacy_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_strangler_preaccess_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_strangler_log_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_strangler_header_filter(ngx_http_request_t *r);
@@ -171,6 +173,9 @@ static ngx_http_variable_t  ngx_http_strangler_vars[] = {
     { ngx_string("strangler_reason"), NULL, ngx_http_strangler_variable,
       NGX_HTTP_STRANGLER_VAR_REASON, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("strangler_legacy_upstream"), NULL,
+      ngx_http_strangler_legacy_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -264,6 +269,55 @@ ngx_http_strangler_variable(ngx_http_request_t *r,
 
     default: /* NGX_HTTP_STRANGLER_VAR_REASON */
         s = &ngx_http_strangler_reasons[ctx->reason];
+    }
+
+    if (s->len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = s->len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = s->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The route's legacy whatever was decided, and also where "strangler" is
+ * off: the target of an error_page fallback when the service fails.
+ */
+
+static ngx_int_t
+ngx_http_strangler_legacy_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t                       *s;
+    ngx_http_strangler_ctx_t        *ctx;
+    ngx_http_strangler_route_t      *route;
+    ngx_http_strangler_loc_conf_t   *slcf;
+    ngx_http_strangler_main_conf_t  *smcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
+
+    if (ctx) {
+        route = ctx->route;
+
+    } else {
+        smcf = ngx_http_get_module_main_conf(r, ngx_http_strangler_module);
+        route = ngx_http_strangler_route_find(&smcf->table, &r->uri,
+                                              r->connection->log);
+    }
+
+    if (route) {
+        s = &route->upstream[NGX_HTTP_STRANGLER_LEGACY];
+
+    } else {
+        slcf = ngx_http_get_module_loc_conf(r, ngx_http_strangler_module);
+        s = &slcf->legacy;
     }
 
     if (s->len == 0) {

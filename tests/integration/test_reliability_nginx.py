@@ -301,12 +301,8 @@ ERROR_PAGE_CONF = """
     # the documented pattern 2: a failed service answer (nginx's own 502
     # or 504: refused, reset, timed out; with proxy_intercept_errors also
     # the service's own 502/503/504) is redone at the route's legacy.
-    # The module has no variable for "the route's legacy" when the
-    # decision was service, so a map from $strangler_route names it.
-    map $strangler_route $strangler_fallback {
-        default  legacy_up;
-        /api/    legacy_up;
-    }
+    # $strangler_legacy_upstream names the route's legacy whatever the
+    # decision was, so one @legacy location serves every route.
 
     server {
         listen 127.0.0.1:{port};
@@ -322,7 +318,7 @@ ERROR_PAGE_CONF = """
         location @legacy {
             # only what is safe to send twice
             if ($request_method !~ ^(GET|HEAD)$) { return 502; }
-            proxy_pass http://$strangler_fallback;
+            proxy_pass http://$strangler_legacy_upstream;
             add_header X-Fallback yes always;
         }
     }
@@ -408,3 +404,44 @@ def test_non_idempotent_never_reach_service(nginx, backends):
     assert sides == ["legacy"] * 4 + ["service"] + \
         (["legacy"] * 4 + ["service"]) * 3
     assert all(m == "GET" for m, _, _ in b["service"].srv.requests)
+
+
+LEGACY_VAR_CONF = """
+    upstream default_up { server 127.0.0.1:1; }
+    upstream orders_old { server 127.0.0.1:1; }
+    upstream orders_new { server 127.0.0.1:1; }
+
+    strangler_zone strangler 1m;
+    strangler_legacy default_up;
+
+    strangler_route /api/orders/ {
+        service orders_new;
+        legacy  orders_old;
+        percent 100;
+    }
+
+    server {
+        listen 127.0.0.1:{port};
+
+        location / {
+            strangler on;
+            return 200 "$strangler_target $strangler_upstream $strangler_legacy_upstream";
+        }
+
+        location /api/orders/off/ {
+            # strangler off here, as in an error_page's named location
+            return 200 "$strangler_legacy_upstream";
+        }
+    }
+"""
+
+
+def test_legacy_upstream_variable_names_the_routes_legacy(nginx):
+    """$strangler_legacy_upstream is the route's own legacy even when the
+    decision was service, and strangler_legacy where no route matches."""
+    ngx = nginx(LEGACY_VAR_CONF)
+    got = ngx.pipeline(["/api/orders/7", "/api/other", "/api/orders/off/1"])
+    assert [g[0] for g in got] == [200, 200, 200]
+    assert got[0][2] == b"service orders_new orders_old"
+    assert got[1][2] == b"legacy default_up default_up"
+    assert got[2][2] == b"orders_old"
