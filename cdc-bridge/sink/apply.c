@@ -109,7 +109,8 @@ cdc_apply_find(cdc_sink_table_t *t, size_t k, const char *name)
 
 
 static const char **
-cdc_apply_row(cdc_sink_t *s, cdc_sink_change_t *c, cdc_jv_t *img)
+cdc_apply_row(cdc_sink_t *s, cdc_sink_batch_t *b, cdc_sink_change_t *c,
+    cdc_jv_t *img)
 {
     long          idx;
     size_t        i, k, n;
@@ -144,6 +145,12 @@ cdc_apply_row(cdc_sink_t *s, cdc_sink_change_t *c, cdc_jv_t *img)
             return NULL;
         }
 
+        /* DDL: the applier must be done with the connection and the
+           table's columns first */
+        if (s->quiesce) {
+            s->quiesce(s);
+        }
+
         if (cdc_catalog_add_column(s, t, m->key, dst, m, err, sizeof(err))
             != 0)
         {
@@ -159,7 +166,7 @@ cdc_apply_row(cdc_sink_t *s, cdc_sink_change_t *c, cdc_jv_t *img)
         n = t->ncols;
     }
 
-    vals = cdc_jv_alloc(&s->arena, n * sizeof(char *));
+    vals = cdc_jv_alloc(&b->arena, n * sizeof(char *));
     if (vals == NULL) {
         return NULL;
     }
@@ -179,7 +186,7 @@ cdc_apply_row(cdc_sink_t *s, cdc_sink_change_t *c, cdc_jv_t *img)
             continue;
         }
 
-        if (cdc_typemap_value(m, t->cols[idx].kind, &s->arena, &vals[idx],
+        if (cdc_typemap_value(m, t->cols[idx].kind, &b->arena, &vals[idx],
                               &len, err, sizeof(err)) != 0)
         {
             if (asprintf(&c->error, "column \"%s\": %s", m->key, err) < 0) {
@@ -197,7 +204,8 @@ cdc_apply_row(cdc_sink_t *s, cdc_sink_change_t *c, cdc_jv_t *img)
 
 
 static char *
-cdc_apply_key(cdc_sink_t *s, cdc_sink_change_t *c, const char **vals)
+cdc_apply_key(cdc_sink_t *s, cdc_sink_batch_t *b, cdc_sink_change_t *c,
+    const char **vals)
 {
     char              *key, *p;
     size_t             i, len;
@@ -224,7 +232,7 @@ cdc_apply_key(cdc_sink_t *s, cdc_sink_change_t *c, const char **vals)
         len += strlen(v) + 1;
     }
 
-    key = cdc_jv_alloc(&s->arena, len);
+    key = cdc_jv_alloc(&b->arena, len);
     if (key == NULL) {
         return NULL;
     }
@@ -267,7 +275,7 @@ cdc_apply_table(cdc_sink_t *s, const char *db, const char *table)
  * change is to be dead-lettered), or 1 when PostgreSQL is unreachable.
  */
 int
-cdc_apply_prepare(cdc_sink_t *s, cdc_sink_change_t *c)
+cdc_apply_prepare(cdc_sink_t *s, cdc_sink_batch_t *b, cdc_sink_change_t *c)
 {
     char                 err[CDC_SINK_ERRLEN];
     const char          *op, *db, *table;
@@ -285,7 +293,7 @@ cdc_apply_prepare(cdc_sink_t *s, cdc_sink_change_t *c)
         return 0;                       /* a tombstone: nothing to do */
     }
 
-    c->value = cdc_jv_parse(&s->arena, msg->payload, msg->len, err,
+    c->value = cdc_jv_parse(&b->arena, msg->payload, msg->len, err,
                             sizeof(err));
 
     if (c->value == NULL || c->value->type != CDC_JV_OBJECT) {
@@ -352,14 +360,14 @@ cdc_apply_prepare(cdc_sink_t *s, cdc_sink_change_t *c)
     }
 
     if (c->after) {
-        c->avals = cdc_apply_row(s, c, c->after);
+        c->avals = cdc_apply_row(s, b, c, c->after);
         if (c->avals == NULL) {
             return c->error ? 0 : 1;
         }
     }
 
     if (c->before) {
-        c->bvals = cdc_apply_row(s, c, c->before);
+        c->bvals = cdc_apply_row(s, b, c, c->before);
         if (c->bvals == NULL) {
             return c->error ? 0 : 1;
         }
@@ -370,14 +378,14 @@ cdc_apply_prepare(cdc_sink_t *s, cdc_sink_change_t *c)
     }
 
     if (c->avals) {
-        c->akey = cdc_apply_key(s, c, c->avals);
+        c->akey = cdc_apply_key(s, b, c, c->avals);
         if (c->akey == NULL) {
             return c->error ? 0 : 1;
         }
     }
 
     if (c->bvals) {
-        c->bkey = cdc_apply_key(s, c, c->bvals);
+        c->bkey = cdc_apply_key(s, b, c, c->bvals);
         if (c->bkey == NULL) {
             return c->error ? 0 : 1;
         }
@@ -916,7 +924,7 @@ cdc_apply_same_cols(const cdc_apply_action_t *a, const cdc_apply_action_t *b)
 
 
 static int
-cdc_apply_collapsed(cdc_sink_t *s)
+cdc_apply_collapsed(cdc_sink_t *s, cdc_sink_batch_t *b)
 {
     int                   rc;
     size_t                i, k, nacts, cap, mask, h, n, ncols, limit;
@@ -925,14 +933,14 @@ cdc_apply_collapsed(cdc_sink_t *s)
 
     cap = 16;
 
-    while (cap < s->nchanges * 4) {
+    while (cap < b->nchanges * 4) {
         cap *= 2;
     }
 
     mask = cap - 1;
-    acts = cdc_jv_alloc(&s->arena, 2 * s->nchanges * sizeof(*acts) + 1);
-    slots = cdc_jv_alloc(&s->arena, cap * sizeof(*slots));
-    grp = cdc_jv_alloc(&s->arena, 2 * s->nchanges * sizeof(*grp) + 1);
+    acts = cdc_jv_alloc(&b->arena, 2 * b->nchanges * sizeof(*acts) + 1);
+    slots = cdc_jv_alloc(&b->arena, cap * sizeof(*slots));
+    grp = cdc_jv_alloc(&b->arena, 2 * b->nchanges * sizeof(*grp) + 1);
 
     if (acts == NULL || slots == NULL || grp == NULL) {
         snprintf(cdc_apply_err, sizeof(cdc_apply_err), "out of memory");
@@ -968,8 +976,8 @@ cdc_apply_collapsed(cdc_sink_t *s)
         a->ins = !(del_) && (c->op == 'c' || c->op == 'r');                   \
     } while (0)
 
-    for (i = 0; i < s->nchanges; i++) {
-        c = &s->changes[i];
+    for (i = 0; i < b->nchanges; i++) {
+        c = &b->changes[i];
 
         if (c->table == NULL || c->error || c->table->npk == 0) {
             continue;
@@ -1067,8 +1075,8 @@ cdc_apply_collapsed(cdc_sink_t *s)
     }
 
     /* tables without a key: in order, one by one */
-    for (i = 0; i < s->nchanges; i++) {
-        c = &s->changes[i];
+    for (i = 0; i < b->nchanges; i++) {
+        c = &b->changes[i];
 
         if (c->table && !c->error && c->table->npk == 0) {
             rc = cdc_apply_one(s, c);
@@ -1112,7 +1120,8 @@ cdc_apply_dead(cdc_sink_t *s, cdc_sink_change_t *c, const char *state,
 
 
 static int
-cdc_apply_slow(cdc_sink_t *s, char *err, size_t errlen)
+cdc_apply_slow(cdc_sink_t *s, cdc_sink_batch_t *b, char *err,
+    size_t errlen)
 {
     int                 rc;
     size_t              i;
@@ -1123,8 +1132,8 @@ cdc_apply_slow(cdc_sink_t *s, char *err, size_t errlen)
         return CDC_APPLY_TRANSIENT;
     }
 
-    for (i = 0; i < s->nchanges; i++) {
-        c = &s->changes[i];
+    for (i = 0; i < b->nchanges; i++) {
+        c = &b->changes[i];
 
         if (c->error) {
             if (cdc_apply_dead(s, c, c->sqlstate, c->error, err, errlen)
@@ -1176,11 +1185,12 @@ cdc_apply_slow(cdc_sink_t *s, char *err, size_t errlen)
 
 
 static int
-cdc_apply_finish(cdc_sink_t *s, char *err, size_t errlen)
+cdc_apply_finish(cdc_sink_t *s, cdc_sink_batch_t *b, char *err,
+    size_t errlen)
 {
     int  rc;
 
-    if (cdc_offsets_store(s, err, errlen) != 0) {
+    if (cdc_offsets_store(s, b, err, errlen) != 0) {
         return CDC_APPLY_TRANSIENT;
     }
 
@@ -1201,12 +1211,13 @@ cdc_apply_finish(cdc_sink_t *s, char *err, size_t errlen)
 
 
 /*
- * Applies s->changes[0..nchanges) and their offsets in one transaction.
+ * Applies b->changes[0..nchanges) and their offsets in one transaction.
  * Returns 0, or 1 when the batch must be retried after a reconnect (err
  * says why); the caller keeps the messages.
  */
 int
-cdc_apply_batch(cdc_sink_t *s, char *err, size_t errlen)
+cdc_apply_batch(cdc_sink_t *s, cdc_sink_batch_t *b, char *err,
+    size_t errlen)
 {
     int                 rc, dead;
     size_t              i;
@@ -1215,15 +1226,9 @@ cdc_apply_batch(cdc_sink_t *s, char *err, size_t errlen)
     dead = 0;
     err[0] = '\0';
 
-    for (i = 0; i < s->nchanges; i++) {
-        c = &s->changes[i];
-
-        if (!c->prepared && cdc_apply_prepare(s, c) != 0) {
-            c->prepared = 0;
-            cdc_error(err, errlen, "postgres unreachable while preparing");
-            return 1;
-        }
-
+    /* every change was prepared by the main thread */
+    for (i = 0; i < b->nchanges; i++) {
+        c = &b->changes[i];
         dead |= c->error != NULL;
     }
 
@@ -1231,11 +1236,11 @@ cdc_apply_batch(cdc_sink_t *s, char *err, size_t errlen)
         rc = cdc_apply_simple(s, "BEGIN");
 
         if (rc == CDC_APPLY_OK) {
-            rc = cdc_apply_collapsed(s);
+            rc = cdc_apply_collapsed(s, b);
         }
 
         if (rc == CDC_APPLY_OK) {
-            rc = cdc_apply_finish(s, err, errlen);
+            rc = cdc_apply_finish(s, b, err, errlen);
             if (rc == CDC_APPLY_OK) {
                 return 0;
             }
@@ -1250,7 +1255,7 @@ cdc_apply_batch(cdc_sink_t *s, char *err, size_t errlen)
 
         cdc_log_info("service %s: batch of %zu rejected (SQLSTATE %s: %s); "
                      "applying it change by change", s->svc->name,
-                     s->nchanges, cdc_apply_state, cdc_apply_err);
+                     b->nchanges, cdc_apply_state, cdc_apply_err);
 
         if (cdc_apply_simple(s, "ROLLBACK") != CDC_APPLY_OK) {
             cdc_error(err, errlen, "rollback: SQLSTATE %s: %s",
@@ -1259,10 +1264,10 @@ cdc_apply_batch(cdc_sink_t *s, char *err, size_t errlen)
         }
     }
 
-    rc = cdc_apply_slow(s, err, errlen);
+    rc = cdc_apply_slow(s, b, err, errlen);
 
     if (rc == CDC_APPLY_OK) {
-        rc = cdc_apply_finish(s, err, errlen);
+        rc = cdc_apply_finish(s, b, err, errlen);
     }
 
     if (rc != CDC_APPLY_OK) {

@@ -61,7 +61,6 @@ cdc_offsets_part(cdc_sink_t *s, const char *topic, int32_t partition)
     p->partition = partition;
     p->next = -1;
     p->hwm = -1;
-    p->batch_next = -1;
 
     return p;
 }
@@ -128,7 +127,6 @@ cdc_offsets_load(cdc_sink_t *s, rd_kafka_topic_partition_list_t *parts,
         }
 
         p->next = tp->offset;
-        p->batch_next = -1;
         p->assigned = 1;
 
         cdc_log_info("service %s: %s[%d] from offset %lld", s->svc->name,
@@ -163,7 +161,8 @@ cdc_offsets_array_str(cdc_sql_t *b, const char *v)
 
 /* Inside the batch's transaction: every partition the batch advanced. */
 int
-cdc_offsets_store(cdc_sink_t *s, char *err, size_t errlen)
+cdc_offsets_store(cdc_sink_t *s, cdc_sink_batch_t *b, char *err,
+    size_t errlen)
 {
     int               rc;
     char              num[32], pos[32], ts[32];
@@ -184,7 +183,7 @@ cdc_offsets_store(cdc_sink_t *s, char *err, size_t errlen)
     for (i = 0; i < s->nparts; i++) {
         p = &s->parts[i];
 
-        if (p->batch_next < 0) {
+        if (b->next[i] < 0) {
             continue;
         }
 
@@ -197,7 +196,7 @@ cdc_offsets_store(cdc_sink_t *s, char *err, size_t errlen)
         cdc_offsets_array_str(&topics, p->topic);
         snprintf(num, sizeof(num), "%d", (int) p->partition);
         cdc_sql_add(&parts, num);
-        snprintf(num, sizeof(num), "%lld", (long long) p->batch_next);
+        snprintf(num, sizeof(num), "%lld", (long long) b->next[i]);
         cdc_sql_add(&offs, num);
     }
 
@@ -238,11 +237,11 @@ cdc_offsets_store(cdc_sink_t *s, char *err, size_t errlen)
 
     PQclear(r);
 
-    snprintf(ts, sizeof(ts), "%lld", (long long) s->batch_last_ts);
-    snprintf(pos, sizeof(pos), "%lld", (long long) s->batch_last_pos);
+    snprintf(ts, sizeof(ts), "%lld", (long long) b->last_ts);
+    snprintf(pos, sizeof(pos), "%lld", (long long) b->last_pos);
     vals[1] = ts;
-    vals[2] = s->batch_last_gtid[0] ? s->batch_last_gtid : NULL;
-    vals[3] = s->batch_last_file[0] ? s->batch_last_file : NULL;
+    vals[2] = b->last_gtid[0] ? b->last_gtid : NULL;
+    vals[3] = b->last_file[0] ? b->last_file : NULL;
     vals[4] = pos;
 
     r = cdc_pg_query(s->pg,

@@ -63,25 +63,122 @@ cdc_sink_usage(FILE *out)
 
 
 static void
-cdc_sink_drop_batch(cdc_sink_t *s)
+cdc_sink_drop_batch(cdc_sink_t *s, cdc_sink_batch_t *b)
 {
     size_t  i;
 
-    for (i = 0; i < s->nchanges; i++) {
-        rd_kafka_message_destroy(s->changes[i].msg);
-        free(s->changes[i].error);
+    for (i = 0; i < b->nchanges; i++) {
+        rd_kafka_message_destroy(b->changes[i].msg);
+        free(b->changes[i].error);
     }
 
-    for (i = 0; i < s->nparts; i++) {
-        s->parts[i].batch_next = -1;
+    for (i = 0; i < CDC_SINK_MAX_PARTS; i++) {
+        b->next[i] = -1;
     }
 
-    s->nchanges = 0;
-    s->batch_last_ts = 0;
-    s->batch_last_pos = 0;
-    s->batch_last_gtid[0] = '\0';
-    s->batch_last_file[0] = '\0';
-    cdc_jv_arena_free(&s->arena);
+    b->nchanges = 0;
+    b->last_ts = 0;
+    b->last_pos = 0;
+    b->last_gtid[0] = '\0';
+    b->last_file[0] = '\0';
+    cdc_jv_arena_free(&b->arena);
+}
+
+
+static void cdc_sink_committed(cdc_sink_t *s, cdc_sink_batch_t *b);
+
+
+/*
+ * Waits for the applier thread to finish its batch, accounts for it when
+ * it committed, and frees it.  Returns the batch's result: 0 applied (or
+ * nothing in flight), 1 stopped before it could commit.
+ */
+static int
+cdc_sink_wait(cdc_sink_t *s)
+{
+    int                rc;
+    cdc_sink_batch_t  *b;
+
+    b = s->applying;
+
+    if (b == NULL) {
+        return 0;
+    }
+
+    pthread_join(s->applier, NULL);
+    s->applying = NULL;
+    rc = b->rc;
+
+    if (rc == 0) {
+        cdc_sink_committed(s, b);
+    }
+
+    cdc_sink_drop_batch(s, b);
+
+    return rc;
+}
+
+
+static void
+cdc_sink_quiesce(cdc_sink_t *s)
+{
+    if (cdc_sink_wait(s) != 0) {
+        s->fatal = 1;
+    }
+}
+
+
+static void *
+cdc_sink_applier(void *arg)
+{
+    char               err[CDC_SINK_ERRLEN];
+    cdc_sink_t        *s;
+    cdc_sink_batch_t  *b;
+    struct timespec    ts;
+
+    s = arg;
+    b = s->applying;
+    b->rc = 1;
+
+    for ( ;; ) {
+        if (cdc_apply_batch(s, b, err, sizeof(err)) == 0) {
+            b->rc = 0;
+            break;
+        }
+
+        cdc_series_add(s->m_retries, 1);
+        cdc_log_warn("service %s: batch of %zu not applied: %s; retrying",
+                     s->svc->name, b->nchanges, err);
+
+        if (s->pg && PQstatus(s->pg) == CONNECTION_OK
+            && PQtransactionStatus(s->pg) != PQTRANS_IDLE)
+        {
+            PQclear(PQexec(s->pg, "ROLLBACK"));
+        }
+
+        if (s->pg == NULL || PQstatus(s->pg) != CONNECTION_OK) {
+            if (cdc_pg_reconnect(s, err, sizeof(err)) != 0) {
+                break;
+            }
+
+        } else {
+            ts.tv_sec = 0;
+            ts.tv_nsec = 200000000L;
+            nanosleep(&ts, NULL);
+        }
+
+        if (*s->stop) {
+            break;
+        }
+    }
+
+    cdc_log_debug("service %s: batch of %zu: %lld ms to apply",
+                  s->svc->name, b->nchanges,
+                  (long long) (cdc_lag_now_ms() - b->started_ms));
+
+    __atomic_store_n(&s->applier_done, 1, __ATOMIC_RELEASE);
+
+    return NULL;
 }
 
 
@@ -95,6 +192,11 @@ cdc_sink_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
 
     s = opaque;
     s->rebalanced = 1;
+
+    /* the batch in flight commits (or not) before anything moves */
+    if (cdc_sink_wait(s) != 0) {
+        s->fatal = 1;
+    }
 
     if (e != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         pthread_mutex_lock(&s->lock);
@@ -170,7 +272,7 @@ cdc_sink_heartbeat_ms(cdc_sink_change_t *c)
 
 
 static void
-cdc_sink_committed(cdc_sink_t *s, int64_t started_ms)
+cdc_sink_committed(cdc_sink_t *s, cdc_sink_batch_t *b)
 {
     size_t              i;
     int64_t             now, wm, applied;
@@ -182,8 +284,8 @@ cdc_sink_committed(cdc_sink_t *s, int64_t started_ms)
     wm = 0;
     applied = 0;
 
-    for (i = 0; i < s->nchanges; i++) {
-        c = &s->changes[i];
+    for (i = 0; i < b->nchanges; i++) {
+        c = &b->changes[i];
 
         if (c->table && !c->error) {
             applied++;
@@ -213,9 +315,8 @@ cdc_sink_committed(cdc_sink_t *s, int64_t started_ms)
 
     for (i = 0; i < s->nparts; i++) {
         p = &s->parts[i];
-        if (p->batch_next >= 0) {
-            p->next = p->batch_next;
-            p->batch_next = -1;
+        if (b->next[i] >= 0) {
+            p->next = b->next[i];
         }
     }
 
@@ -231,17 +332,17 @@ cdc_sink_committed(cdc_sink_t *s, int64_t started_ms)
     s->batches++;
     s->last_applied_ms = now;
 
-    if (s->batch_last_file[0]) {
-        memcpy(s->last_file, s->batch_last_file, sizeof(s->last_file));
-        s->last_pos = s->batch_last_pos;
-        memcpy(s->last_gtid, s->batch_last_gtid, sizeof(s->last_gtid));
+    if (b->last_file[0]) {
+        memcpy(s->last_file, b->last_file, sizeof(s->last_file));
+        s->last_pos = b->last_pos;
+        memcpy(s->last_gtid, b->last_gtid, sizeof(s->last_gtid));
     }
 
     pthread_mutex_unlock(&s->lock);
 
     cdc_series_add(s->m_applied, (double) applied);
     cdc_series_add(s->m_batches, 1);
-    cdc_series_observe(s->m_batch_seconds, (now - started_ms) / 1000.0);
+    cdc_series_observe(s->m_batch_seconds, (now - b->started_ms) / 1000.0);
 
     if (wm > 0) {
         cdc_series_observe(s->m_commit_latency, (now - wm) / 1000.0);
@@ -251,7 +352,7 @@ cdc_sink_committed(cdc_sink_t *s, int64_t started_ms)
 
 /* Remembers where the batch ends, for strangler_cdc.applied. */
 static void
-cdc_sink_position(cdc_sink_t *s, cdc_sink_change_t *c)
+cdc_sink_position(cdc_sink_batch_t *b, cdc_sink_change_t *c)
 {
     const char  *file, *gtid;
 
@@ -259,35 +360,35 @@ cdc_sink_position(cdc_sink_t *s, cdc_sink_change_t *c)
         return;
     }
 
-    if (c->ts_ms >= s->batch_last_ts) {
+    if (c->ts_ms >= b->last_ts) {
         file = cdc_jv_get_str(c->source, "file");
         gtid = cdc_jv_get_str(c->source, "gtid");
 
-        s->batch_last_ts = c->ts_ms;
-        s->batch_last_pos = cdc_jv_get_int(c->source, "pos", 0);
-        snprintf(s->batch_last_file, sizeof(s->batch_last_file), "%s",
+        b->last_ts = c->ts_ms;
+        b->last_pos = cdc_jv_get_int(c->source, "pos", 0);
+        snprintf(b->last_file, sizeof(b->last_file), "%s",
                  file ? file : "");
-        snprintf(s->batch_last_gtid, sizeof(s->batch_last_gtid), "%s",
+        snprintf(b->last_gtid, sizeof(b->last_gtid), "%s",
                  gtid ? gtid : "");
     }
 }
 
 
 static int
-cdc_sink_add(cdc_sink_t *s, rd_kafka_message_t *m)
+cdc_sink_add(cdc_sink_t *s, cdc_sink_batch_t *b, rd_kafka_message_t *m)
 {
     size_t              cap;
     cdc_sink_part_t    *p;
     cdc_sink_change_t  *c, *nc;
 
-    if (s->nchanges == s->changes_cap) {
-        cap = s->changes_cap ? s->changes_cap * 2 : 1024;
-        nc = realloc(s->changes, cap * sizeof(cdc_sink_change_t));
+    if (b->nchanges == b->changes_cap) {
+        cap = b->changes_cap ? b->changes_cap * 2 : 1024;
+        nc = realloc(b->changes, cap * sizeof(cdc_sink_change_t));
         if (nc == NULL) {
             return -1;
         }
-        s->changes = nc;
-        s->changes_cap = cap;
+        b->changes = nc;
+        b->changes_cap = cap;
     }
 
     /* consecutive messages mostly come from the same partition */
@@ -303,14 +404,14 @@ cdc_sink_add(cdc_sink_t *s, rd_kafka_message_t *m)
     }
 
     if (p) {
-        p->batch_next = m->offset + 1;
+        b->next[p - s->parts] = m->offset + 1;
     }
 
     if (p == NULL) {
         return -1;
     }
 
-    c = &s->changes[s->nchanges++];
+    c = &b->changes[b->nchanges++];
     memset(c, 0, sizeof(*c));
     c->msg = m;
     c->part = (int) (p - s->parts);
@@ -454,39 +555,68 @@ cdc_sink_loop(cdc_sink_t *s)
 {
     int                  batch_size, batch_ms, timeout, done;
     char                 err[CDC_SINK_ERRLEN];
-    int64_t              start, now, applied_start, prepared_ms;
+    size_t               i;
+    int64_t              start, now, decoded;
+    cdc_sink_batch_t    *b;
     rd_kafka_message_t  *m;
 
     batch_size = s->svc->batch_size > 0 ? s->svc->batch_size : 5000;
     batch_ms = s->svc->batch_time_ms > 0 ? s->svc->batch_time_ms : 200;
 
+    /*
+     * The main thread fills and decodes batch N+1 while the applier
+     * thread applies batch N; batches still commit one after the other,
+     * in order, on the one connection.
+     */
     while (!*s->stop && !s->fatal) {
 
+        b = s->applying == &s->batch[0] ? &s->batch[1] : &s->batch[0];
+        s->filling = b;
         start = cdc_lag_now_ms();
         done = 0;
 
-        while (!*s->stop && !s->fatal && (int) s->nchanges < batch_size) {
+        while (!*s->stop && !s->fatal && (int) b->nchanges < batch_size) {
             now = cdc_lag_now_ms();
 
-            if (s->nchanges && now - start >= batch_ms) {
+            if (b->nchanges && now - start >= batch_ms) {
                 break;
             }
 
-            timeout = s->nchanges ? (int) (batch_ms - (now - start)) : 100;
+            /* account for the batch in flight as soon as it commits, so
+               lag and offsets are current while this one fills */
+            if (s->applying
+                && __atomic_load_n(&s->applier_done, __ATOMIC_ACQUIRE))
+            {
+                if (cdc_sink_wait(s) != 0) {
+                    s->fatal = 1;
+                    break;
+                }
+            }
+
+            timeout = b->nchanges ? (int) (batch_ms - (now - start)) : 100;
+            if (s->applying && timeout > 5) {
+                timeout = 5;
+            }
+
             m = rd_kafka_consumer_poll(s->rk, timeout > 0 ? timeout : 1);
 
             if (s->rebalanced) {
+                /* the callback waited for the applier; what was read
+                   for this batch is read again from the stored offsets */
                 s->rebalanced = 0;
-                cdc_sink_drop_batch(s);
+                cdc_sink_drop_batch(s, b);
                 start = cdc_lag_now_ms();
             }
 
             if (m == NULL) {
-                if (s->replay && s->nchanges == 0
-                    && cdc_sink_replay_done(s))
-                {
-                    done = 1;
-                    break;
+                if (s->replay && b->nchanges == 0) {
+                    if (cdc_sink_wait(s) != 0) {
+                        s->fatal = 1;
+                    }
+                    if (cdc_sink_replay_done(s)) {
+                        done = 1;
+                        break;
+                    }
                 }
                 continue;
             }
@@ -497,7 +627,8 @@ cdc_sink_loop(cdc_sink_t *s)
                 {
                     cdc_sink_offset_gone(s, m);
                     rd_kafka_message_destroy(m);
-                    cdc_sink_drop_batch(s);
+                    cdc_sink_wait(s);
+                    cdc_sink_drop_batch(s, b);
                     return CDC_SINK_EXIT_OFFSET;
                 }
 
@@ -529,90 +660,83 @@ cdc_sink_loop(cdc_sink_t *s)
                 continue;
             }
 
-            if (cdc_sink_add(s, m) != 0) {
+            if (cdc_sink_add(s, b, m) != 0) {
                 cdc_log_error("service %s: out of memory", s->svc->name);
                 rd_kafka_message_destroy(m);
-                cdc_sink_drop_batch(s);
+                cdc_sink_wait(s);
+                cdc_sink_drop_batch(s, b);
                 return CDC_SINK_EXIT_ERROR;
             }
         }
 
-        if (s->nchanges == 0) {
+        if (b->nchanges == 0) {
             if (done) {
                 break;
             }
             continue;
         }
 
-        applied_start = cdc_lag_now_ms();
+        decoded = cdc_lag_now_ms();
 
-        for ( ;; ) {
-            size_t  i;
+        /* decode; PostgreSQL is needed only for an ADD COLUMN */
+        for (i = 0; i < b->nchanges && !*s->stop; i++) {
+            if (b->changes[i].prepared) {
+                continue;
+            }
 
-            for (i = 0; i < s->nchanges; i++) {
-                if (!s->changes[i].prepared
-                    && cdc_apply_prepare(s, &s->changes[i]) != 0)
-                {
-                    s->changes[i].prepared = 0;
+            if (cdc_apply_prepare(s, b, &b->changes[i]) != 0) {
+                b->changes[i].prepared = 0;
+                cdc_sink_quiesce(s);
+
+                if (cdc_pg_reconnect(s, err, sizeof(err)) != 0) {
                     break;
                 }
-                cdc_sink_position(s, &s->changes[i]);
+
+                i--;
+                continue;
             }
 
-            prepared_ms = cdc_lag_now_ms();
+            cdc_sink_position(b, &b->changes[i]);
+        }
 
-            if (i == s->nchanges && cdc_apply_batch(s, err, sizeof(err))
-                == 0)
-            {
-                break;
-            }
+        now = cdc_lag_now_ms();
 
-            if (i != s->nchanges) {
-                cdc_error(err, sizeof(err), "postgres unreachable");
-            }
-
-            cdc_series_add(s->m_retries, 1);
-            cdc_log_warn("service %s: batch of %zu not applied: %s; "
-                         "retrying", s->svc->name, s->nchanges, err);
-
-            if (s->pg && PQstatus(s->pg) == CONNECTION_OK
-                && PQtransactionStatus(s->pg) != PQTRANS_IDLE)
-            {
-                PQclear(PQexec(s->pg, "ROLLBACK"));
-            }
-
-            if (s->pg == NULL || PQstatus(s->pg) != CONNECTION_OK) {
-                if (cdc_pg_reconnect(s, err, sizeof(err)) != 0) {
-                    cdc_sink_drop_batch(s);
-                    return CDC_SINK_EXIT_OK;
-                }
-            } else {
-                struct timespec  ts = { 0, 200000000L };
-                nanosleep(&ts, NULL);
-            }
-
-            if (*s->stop) {
-                cdc_sink_drop_batch(s);
-                return CDC_SINK_EXIT_OK;
-            }
+        if (cdc_sink_wait(s) != 0 || *s->stop || s->fatal) {
+            cdc_sink_drop_batch(s, b);
+            break;
         }
 
         cdc_log_debug("service %s: batch of %zu: %lld ms to fill, %lld ms "
-                      "to decode, %lld ms to apply", s->svc->name,
-                      s->nchanges, (long long) (applied_start - start),
-                      (long long) (prepared_ms - applied_start),
-                      (long long) (cdc_lag_now_ms() - prepared_ms));
-
-        cdc_sink_committed(s, applied_start);
-        now = cdc_lag_now_ms();
-        cdc_sink_drop_batch(s);
-        cdc_log_debug("service %s: %lld ms to account, %lld ms to free",
-                      s->svc->name, (long long) (now - prepared_ms),
+                      "to decode, %lld ms waiting for the previous batch",
+                      s->svc->name, b->nchanges,
+                      (long long) (decoded - start),
+                      (long long) (now - decoded),
                       (long long) (cdc_lag_now_ms() - now));
 
-        if (s->replay && cdc_sink_replay_done(s)) {
-            break;
+        b->started_ms = cdc_lag_now_ms();
+        s->applying = b;
+        __atomic_store_n(&s->applier_done, 0, __ATOMIC_RELEASE);
+
+        if (pthread_create(&s->applier, NULL, cdc_sink_applier, s) != 0) {
+            s->applying = NULL;
+            cdc_log_error("service %s: pthread_create failed",
+                          s->svc->name);
+            cdc_sink_drop_batch(s, b);
+            return CDC_SINK_EXIT_ERROR;
         }
+
+        if (s->replay) {
+            if (cdc_sink_wait(s) != 0) {
+                break;
+            }
+            if (cdc_sink_replay_done(s)) {
+                break;
+            }
+        }
+    }
+
+    if (cdc_sink_wait(s) != 0 && !*s->stop) {
+        s->fatal = 1;
     }
 
     return s->fatal ? CDC_SINK_EXIT_ERROR : CDC_SINK_EXIT_OK;
@@ -765,6 +889,9 @@ cdc_cmd_sink(int argc, char **argv)
     s->svc = svc;
     s->replay = replay;
     s->stop = &cdc_sink_stop;
+    s->quiesce = cdc_sink_quiesce;
+    cdc_sink_drop_batch(s, &s->batch[0]);
+    cdc_sink_drop_batch(s, &s->batch[1]);
     pthread_mutex_init(&s->lock, NULL);
     rc = CDC_SINK_EXIT_ERROR;
 
@@ -881,7 +1008,9 @@ cdc_cmd_sink(int argc, char **argv)
 done:
 
     cdc_lag_stop(s);
-    cdc_sink_drop_batch(s);
+    cdc_sink_wait(s);
+    cdc_sink_drop_batch(s, &s->batch[0]);
+    cdc_sink_drop_batch(s, &s->batch[1]);
 
     if (s->rk) {
         cdc_kafka_consumer_destroy(s->rk);
@@ -908,7 +1037,8 @@ done:
     }
 
     free(s->hb_db);
-    free(s->changes);
+    free(s->batch[0].changes);
+    free(s->batch[1].changes);
     free(s->params);
     free(s->sql.p);
 

@@ -72,8 +72,6 @@ typedef struct {
     int64_t   next;              /* next offset to apply (committed) */
     int64_t   last_ts_ms;        /* source time of the last applied */
     int64_t   hwm;               /* high watermark, last seen */
-    int64_t   batch_next;        /* next offset after this batch, or -1 */
-    int64_t   batch_ts_ms;
     int       assigned;
 } cdc_sink_part_t;
 
@@ -109,6 +107,27 @@ typedef struct {
 } cdc_sink_change_t;
 
 
+/*
+ * A batch: filled and decoded by the main thread, then applied by the
+ * applier thread while the main thread fills and decodes the next one.
+ */
+typedef struct {
+    cdc_sink_change_t  *changes;
+    size_t              nchanges;
+    size_t              changes_cap;
+    cdc_jv_arena_t      arena;
+    int64_t             next[CDC_SINK_MAX_PARTS];  /* per part: next offset
+                                                      after this batch, or
+                                                      -1 */
+    int64_t             last_ts;
+    int64_t             last_pos;
+    char                last_gtid[128];
+    char                last_file[256];
+    int64_t             started_ms;
+    int                 rc;             /* applier: 0 applied, 1 stopped */
+} cdc_sink_batch_t;
+
+
 typedef struct cdc_sink_s  cdc_sink_t;
 
 struct cdc_sink_s {
@@ -140,15 +159,14 @@ struct cdc_sink_s {
     int                    fatal;        /* stop with an error */
     int64_t                replay_end[CDC_SINK_MAX_PARTS];
 
-    cdc_sink_change_t     *changes;
-    size_t                 nchanges;
-    size_t                 changes_cap;
-    cdc_jv_arena_t         arena;
+    cdc_sink_batch_t       batch[2];
+    cdc_sink_batch_t      *filling;
+    cdc_sink_batch_t      *applying;     /* NULL: the applier is idle */
+    pthread_t              applier;
+    int                    applier_done; /* __atomic: the thread ended */
+    void                 (*quiesce)(cdc_sink_t *s);  /* waits for the
+                                                        applier */
     cdc_sql_t              sql;
-    int64_t                batch_last_ts;
-    int64_t                batch_last_pos;
-    char                   batch_last_gtid[128];
-    char                   batch_last_file[256];
     const char           **params;
     size_t                 params_cap;
     cdc_sql_t             *arrays;       /* one array literal per column */
@@ -221,14 +239,17 @@ void cdc_source_db_close(cdc_sink_t *s);
 void *cdc_source_db_conn(cdc_sink_t *s, char *err, size_t errlen);
 
 /* apply.c */
-int cdc_apply_prepare(cdc_sink_t *s, cdc_sink_change_t *c);
-int cdc_apply_batch(cdc_sink_t *s, char *err, size_t errlen);
+int cdc_apply_prepare(cdc_sink_t *s, cdc_sink_batch_t *b,
+    cdc_sink_change_t *c);
+int cdc_apply_batch(cdc_sink_t *s, cdc_sink_batch_t *b, char *err,
+    size_t errlen);
 
 /* offsets.c */
 int cdc_offsets_init(PGconn *pg, char *err, size_t errlen);
 int cdc_offsets_load(cdc_sink_t *s, rd_kafka_topic_partition_list_t *parts,
     char *err, size_t errlen);
-int cdc_offsets_store(cdc_sink_t *s, char *err, size_t errlen);
+int cdc_offsets_store(cdc_sink_t *s, cdc_sink_batch_t *b, char *err,
+    size_t errlen);
 int cdc_offsets_reset(cdc_sink_t *s, const char *topic, char *err,
     size_t errlen);
 cdc_sink_part_t *cdc_offsets_part(cdc_sink_t *s, const char *topic,
