@@ -195,6 +195,21 @@ cdc_apply_row(cdc_sink_t *s, cdc_sink_batch_t *b, cdc_sink_change_t *c,
             c->sqlstate = "22P02";
             return NULL;
         }
+
+        /*
+         * values go to libpq as C strings: a NUL would cut the value
+         * short and store a wrong row, so refuse it as PostgreSQL does
+         */
+        if (vals[idx] && memchr(vals[idx], '\0', len) != NULL) {
+            if (asprintf(&c->error, "column \"%s\": text with a NUL "
+                         "character, which PostgreSQL cannot store",
+                         m->key) < 0)
+            {
+                c->error = NULL;
+            }
+            c->sqlstate = "22021";
+            return NULL;
+        }
     }
 
     c->nvals = n;

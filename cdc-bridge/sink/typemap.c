@@ -253,6 +253,15 @@ cdc_typemap_bytea(const char *b64, size_t len, cdc_jv_arena_t *a,
 }
 
 
+/* how much of a value's input text an error quotes: it is not terminated */
+
+static int
+cdc_typemap_quote_len(const cdc_jv_t *v)
+{
+    return v->rawlen < 64 ? (int) v->rawlen : 64;
+}
+
+
 int
 cdc_typemap_value(const cdc_jv_t *v, cdc_pg_kind_t kind, cdc_jv_arena_t *a,
     const char **out, size_t *outlen, char *err, size_t errlen)
@@ -273,15 +282,16 @@ cdc_typemap_value(const cdc_jv_t *v, cdc_pg_kind_t kind, cdc_jv_arena_t *a,
             wkb = cdc_jv_get(v, "wkb");
             if (wkb == NULL || wkb->type != CDC_JV_STRING) {
                 return cdc_error(err, errlen,
-                                 "geometry without \"wkb\": %.64s", v->raw);
+                                 "geometry without \"wkb\": %.*s",
+                                 cdc_typemap_quote_len(v), v->raw);
             }
             return cdc_typemap_bytea(wkb->str, wkb->len, a, out, outlen,
                                      err, errlen);
         }
 
         if (v->type != CDC_JV_STRING) {
-            return cdc_error(err, errlen, "bytea needs base64, got %.64s",
-                             v->raw);
+            return cdc_error(err, errlen, "bytea needs base64, got %.*s",
+                             cdc_typemap_quote_len(v), v->raw);
         }
 
         return cdc_typemap_bytea(v->str, v->len, a, out, outlen, err,

@@ -41,30 +41,28 @@ static cdc_column_map_t    fuzz_colmap[] = {
 
 static cdc_service_conf_t  fuzz_svc;
 
+/* name, type, base type (as the catalog reads them), kind, key position */
+#define FUZZ_COL(n, t, b, k, p)                                               \
+    { .name = (char *) n, .type = (char *) t, .basetype = (char *) b,         \
+      .qname = (char *) "\"" n "\"", .kind = k, .pk = p }
+
 static cdc_sink_col_t      fuzz_cols[] = {
-    { (char *) "id", (char *) "bigint", (char *) "\"id\"", CDC_PG_NUMBER,
-      1 },
-    { (char *) "sku", (char *) "text", (char *) "\"sku\"", CDC_PG_TEXT, 2 },
-    { (char *) "amount", (char *) "numeric(12,2)", (char *) "\"amount\"",
-      CDC_PG_NUMBER, 0 },
-    { (char *) "photo", (char *) "bytea", (char *) "\"photo\"",
-      CDC_PG_BYTEA, 0 },
-    { (char *) "day", (char *) "date", (char *) "\"day\"", CDC_PG_DATE, 0 },
-    { (char *) "at", (char *) "timestamp(6) without time zone",
-      (char *) "\"at\"", CDC_PG_TIMESTAMP, 0 },
-    { (char *) "seen", (char *) "timestamp(3) with time zone",
-      (char *) "\"seen\"", CDC_PG_TIMESTAMPTZ, 0 },
-    { (char *) "took", (char *) "interval", (char *) "\"took\"",
-      CDC_PG_INTERVAL, 0 },
-    { (char *) "bits", (char *) "bit varying(8)", (char *) "\"bits\"",
-      CDC_PG_BIT, 0 },
-    { (char *) "doc", (char *) "jsonb", (char *) "\"doc\"", CDC_PG_JSON, 0 },
-    { (char *) "paid", (char *) "boolean", (char *) "\"paid\"", CDC_PG_BOOL,
-      0 },
-    { (char *) "ratio", (char *) "real", (char *) "\"ratio\"",
-      CDC_PG_FLOAT4, 0 },
-    { (char *) "score", (char *) "double precision", (char *) "\"score\"",
-      CDC_PG_FLOAT8, 0 }
+    FUZZ_COL("id", "bigint", "bigint", CDC_PG_NUMBER, 1),
+    FUZZ_COL("sku", "text", "text", CDC_PG_TEXT, 2),
+    FUZZ_COL("amount", "numeric(12,2)", "numeric", CDC_PG_NUMBER, 0),
+    FUZZ_COL("photo", "bytea", "bytea", CDC_PG_BYTEA, 0),
+    FUZZ_COL("day", "date", "date", CDC_PG_DATE, 0),
+    FUZZ_COL("at", "timestamp(6) without time zone",
+             "timestamp without time zone", CDC_PG_TIMESTAMP, 0),
+    FUZZ_COL("seen", "timestamp(3) with time zone",
+             "timestamp with time zone", CDC_PG_TIMESTAMPTZ, 0),
+    FUZZ_COL("took", "interval", "interval", CDC_PG_INTERVAL, 0),
+    FUZZ_COL("bits", "bit varying(8)", "bit varying", CDC_PG_BIT, 0),
+    FUZZ_COL("doc", "jsonb", "jsonb", CDC_PG_JSON, 0),
+    FUZZ_COL("paid", "boolean", "boolean", CDC_PG_BOOL, 0),
+    FUZZ_COL("ratio", "real", "real", CDC_PG_FLOAT4, 0),
+    FUZZ_COL("score", "double precision", "double precision",
+             CDC_PG_FLOAT8, 0)
 };
 
 static size_t              fuzz_pk[] = { 0, 1 };
@@ -73,6 +71,7 @@ static cdc_sink_table_t    fuzz_table;
 
 /* big (parts[]): static, not on the stack */
 static cdc_sink_t          fuzz_sink;
+static cdc_sink_batch_t    fuzz_batch;
 
 
 static void
@@ -170,7 +169,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&c, 0, sizeof(c));
     c.msg = &msg;
 
-    rc = cdc_apply_prepare(&fuzz_sink, &c);
+    rc = cdc_apply_prepare(&fuzz_sink, &fuzz_batch, &c);
 
     if (rc != 0) {
         fuzz_fail("prepare wanted PostgreSQL", c.error ? c.error : "");
@@ -204,7 +203,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     free(c.error);
-    cdc_jv_arena_free(&fuzz_sink.arena);
+    cdc_jv_arena_free(&fuzz_batch.arena);
     free(payload);
 
     return 0;
