@@ -143,8 +143,9 @@ class Events:
                        "gtid": "0-1-%d" % self.pos, "file": "binlog.000001",
                        "pos": self.pos, "row": 0, "snapshot": "false"},
             "op": op, "ts_ms": int(time.time() * 1000)}
-        self.produce(topic or self.topic(table),
-                     json.dumps(key).encode() if key is not None else None,
+        # a keyless row's key is the JSON text null, as the bridge sends
+        # it: one partition per table, so its changes keep their order
+        self.produce(topic or self.topic(table), json.dumps(key).encode(),
                      json.dumps(value).encode())
 
     def produce(self, topic, key, value):
