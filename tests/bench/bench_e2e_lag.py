@@ -16,6 +16,7 @@ Only samples after WARMUP seconds count; prints p50/p90/p99/max of both,
 the write rate achieved, and the ratio of p99 to the 0.5 s target."""
 
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -292,4 +293,6 @@ def _cpu():
 
 
 if __name__ == "__main__":
+    # SIGTERM (the wrapper's trap, timeout(1)) still runs main's cleanup
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     sys.exit(main())
