@@ -244,7 +244,7 @@ def main():
         print("%-32s %7s %7s %7s %7s %7s" % ("lag (ms)", "samples", "p50",
                                            "p90", "p99", "max"))
         for name, xs in (("per row: now - max(written_ms)", row_lag),
-                         ("lag file lag_ms (sink's watermark)", file_lag)):
+                         ("lag file lag_ms (watermark)", file_lag)):
             print("%-32s %7d %7d %7d %7d %7d"
                   % (name, len(xs), pct(xs, 50), pct(xs, 90), pct(xs, 99),
                      max(xs) if xs else -1))
