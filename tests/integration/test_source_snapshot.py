@@ -7,6 +7,7 @@ import random
 import threading
 import time
 
+import harness
 from source_lib import Bridge, TopicReader, setup_source
 
 ROWS = 20000
@@ -75,6 +76,12 @@ def test_snapshot_consistent_resumable_then_stream(mariadb, devkafka,
         b.wait_status(lambda s: s["tables"].get("shop.snap", {})
                       .get("r", 0) > ROWS // 3, timeout=120,
                       what="a third of the snapshot")
+        # the durable checkpoint trails what was produced (it waits for
+        # Kafka's acks): kill once it records progress inside the table
+        harness.wait_for(
+            lambda: ((b.checkpoint() or {}).get("snapshot") or {})
+            .get("table") == "shop.snap", timeout=60,
+            what="snapshot progress in the checkpoint")
         b.kill9()
         ck = b.checkpoint()
         assert ck["snapshot"]["state"] == "running", ck
