@@ -164,10 +164,17 @@ class TopicReader:
     """Reads topics continuously from the start (while the bridge
     produces, since the dev broker keeps only ~5 MiB per partition)."""
 
-    def __init__(self, kafka, topics):
+    def __init__(self, kafka, topics, partitions=None):
         self.c = kafka.consumer(**{"topic.metadata.refresh.interval.ms":
                                    1000})
-        self.c.subscribe(list(topics))
+        if partitions is None:
+            self.c.subscribe(list(topics))
+        else:
+            # topics made with this many partitions: read them without a
+            # group coordinator, which brokers going down can take away
+            from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+            self.c.assign([TopicPartition(t, p, OFFSET_BEGINNING)
+                           for t in topics for p in range(partitions)])
         self.msgs = []
         self._parsed = []
 

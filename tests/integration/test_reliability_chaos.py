@@ -179,7 +179,7 @@ def test_chaos_nothing_lost(tmp_path, mariadb, postgres, outdir,
     sup_run = Supervisor("run", run)
     sup_sink = Supervisor("sink", sink)
 
-    reader = sl.TopicReader(kafka, [TOPIC])
+    reader = sl.TopicReader(kafka, [TOPIC], partitions=32)
     reading = threading.Event()
 
     def read_loop():

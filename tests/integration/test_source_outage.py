@@ -131,7 +131,16 @@ def test_checkpoint_write_failure_holds_back(mariadb, devkafka, tmp_path):
                            and s["in_flight"] == 0)
         # root ignores permissions: a directory where the temporary file
         # goes makes every checkpoint write fail
-        os.mkdir(blocker)
+        # the bridge may be writing that file this instant: it renames it
+        # away at once, so try again
+        for _ in range(500):
+            try:
+                os.mkdir(blocker)
+                break
+            except FileExistsError:
+                time.sleep(0.01)
+        else:
+            raise AssertionError(blocker + " stayed a file")
         mariadb.sql("INSERT INTO shop.t VALUES (2)")
         st = b.wait_status(lambda s: s["checkpoint_error"] is not None,
                            what="checkpoint error reported")
