@@ -844,42 +844,35 @@ ngx_http_strangler_read_token(ngx_conf_t *cf, ngx_str_t *path,
 {
     u_char     *buf, *end;
     ssize_t     n;
-    ngx_fd_t    fd;
     ngx_err_t   err;
 
     if (ngx_conf_full_name(cf->cycle, path, 1) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", path);
-        return NGX_ERROR;
-    }
-
     buf = ngx_pnalloc(cf->pool, NGX_HTTP_STRANGLER_TOKEN_MAX);
     if (buf == NULL) {
-        (void) ngx_close_file(fd);
         return NGX_ERROR;
     }
 
-    n = ngx_read_fd(fd, buf, NGX_HTTP_STRANGLER_TOKEN_MAX);
-    err = ngx_errno;
+    /* never blocks: nginx -t must not hang on a FIFO at that path */
 
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
-                           ngx_close_file_n " \"%V\" failed", path);
-    }
+    n = ngx_http_strangler_read_file(path->data, buf,
+                                     NGX_HTTP_STRANGLER_TOKEN_MAX, &err);
 
-    if (n == -1) {
+    if (n == NGX_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
-                           ngx_read_fd_n " \"%V\" failed", path);
+                           "token file \"%V\" cannot be read", path);
         return NGX_ERROR;
     }
 
-    if (n == NGX_HTTP_STRANGLER_TOKEN_MAX) {
+    if (n == NGX_HTTP_STRANGLER_FILE_IRREGULAR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "token file \"%V\" is not a regular file", path);
+        return NGX_ERROR;
+    }
+
+    if (n == NGX_HTTP_STRANGLER_FILE_TOO_LONG) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "token file \"%V\" is longer than %d bytes",
                            path, NGX_HTTP_STRANGLER_TOKEN_MAX - 1);

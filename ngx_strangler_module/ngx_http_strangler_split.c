@@ -249,8 +249,8 @@ ngx_http_strangler_split_lag_ok(ngx_http_request_t *r,
 /*
  * No read-your-writes cookie, or the service's database has applied the
  * monolith up to the moment in it.  A cookie that is not a number is
- * ignored (it is not ours to judge); an unknown lag keeps the client on
- * legacy.
+ * ignored (it is not ours to judge); an unknown lag, or a watermark ahead
+ * of nginx's clock, keeps the client on legacy.
  */
 
 static ngx_int_t
@@ -281,7 +281,9 @@ ngx_http_strangler_split_rw_ok(ngx_http_request_t *r,
 
     lag = ngx_http_strangler_lag_get(route->lag, now_ms, r->connection->log);
 
-    if (lag == NULL || lag->watermark_ms <= 0) {
+    if (lag == NULL || lag->watermark_ms <= 0
+        || lag->watermark_ms > now_ms + NGX_HTTP_STRANGLER_LAG_SKEW)
+    {
         return 0;
     }
 

@@ -68,7 +68,8 @@ CASES = [
 """, "strangler_route =~", ['invalid strangler_route modifier "=~"']),
     ("token-file", ROUTE % "percent 1;" + """
     strangler_override_header X-T file=/nonexistent/token;
-""", "strangler_override_header", ['"/nonexistent/token" failed']),
+""", "strangler_override_header",
+     ['token file "/nonexistent/token" cannot be read']),
 ]
 
 
@@ -132,3 +133,25 @@ def test_zone_too_small(nginx):
     assert not ok
     assert 'strangler_zone "strangler" (32768 bytes) is too small for ' \
         '200 routes' in out
+
+
+def test_token_file_fifo(nginx, tmp_path):
+    """file=PATH naming a FIFO: nginx -t refuses it at once (it used to
+    block in open() for ever)."""
+    import os
+    fifo = tmp_path / "token.fifo"
+    os.mkfifo(str(fifo))
+    ngx = nginx(BASE % (ROUTE % "percent 1;" + """
+    strangler_override_header X-T file=%s;
+""" % fifo), start=False)
+    try:
+        ok, out = ngx.test_config(timeout=10)
+    finally:
+        # a writer lets an nginx -t of the old code see EOF and exit
+        try:
+            os.close(os.open(str(fifo), os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+    assert not ok, out
+    assert 'token file "%s" is not a regular file' % fifo in out, out
+    assert "%s:%d" % (ngx.conf, line_of(ngx.conf, "file=")) in out, out

@@ -2,6 +2,9 @@
 read-your-writes, with handwritten lag files (include/strangler/lagfile.h).
 Anything doubtful about the lag sends the request to legacy."""
 
+import errno
+import os
+import re
 import time
 
 CONF = """
@@ -62,9 +65,10 @@ def write_lag(path, lag_ms=100, updated_ms=None, watermark_ms=None,
     time.sleep(0.15)
 
 
-def get(ngx, path, headers=None, method="GET"):
+def get(ngx, path, headers=None, method="GET", timeout=60):
     st, h, body = ngx.pipeline([(method, path, headers or {},
-                                 b"x" if method == "POST" else b"")])[0]
+                                 b"x" if method == "POST" else b"")],
+                               timeout=timeout)[0]
     assert st == 200
     return body.decode(), h
 
@@ -187,3 +191,129 @@ def test_lag_config_errors(nginx, tmp_path):
         assert not ok, frag
         assert msg in out, (frag, out)
         assert ngx.conf in out
+
+
+def unblock_fifo(path):
+    """Opens the FIFO for writing and closes it, so that a reader stuck in
+    open() (a worker of the old code) gets EOF and the test can end."""
+    for _ in range(20):
+        try:
+            os.close(os.open(str(path), os.O_WRONLY | os.O_NONBLOCK))
+        except OSError as e:
+            if e.errno not in (errno.ENXIO, errno.ENOENT):
+                raise
+        time.sleep(0.05)
+
+
+def log_lines(ngx, level, path):
+    """The error log's [level] lines about lag source path."""
+    return [ln for ln in ngx.error_log().splitlines()
+            if "[%s]" % level in ln and 'lag source "%s"' % path in ln]
+
+
+def test_lag_source_fifo_does_not_block(nginx, tmp_path):
+    """A FIFO at the lag file's path: the worker must not block in open()
+    or read() (the old code hung every connection of that worker); the
+    source reads as bad, the gate fails safe, one [warn] says why."""
+    lag = tmp_path / "orders.lag"
+    os.mkfifo(str(lag))
+    ngx = nginx(CONF, lagfile=lag)
+    try:
+        for _ in range(5):
+            assert get(ngx, "/gated/1", timeout=5)[0] == "legacy lag"
+            assert get(ngx, "/plain/1", timeout=5)[0] == "service split"
+            time.sleep(0.12)            # past the 100 ms re-read
+        warns = log_lines(ngx, "warn", lag)
+        assert len(warns) == 1, warns
+        assert "is not a regular file" in warns[0]
+
+        # a regular file in its place opens the gate again
+        lag.unlink()
+        write_lag(lag, lag_ms=10)
+        assert get(ngx, "/gated/1", timeout=5)[0] == "service split"
+        assert len(log_lines(ngx, "notice", lag)) == 1
+    finally:
+        unblock_fifo(lag)
+
+
+def test_lag_source_bad_timestamps(nginx, tmp_path):
+    """updated_ms in the future (beyond 1 s of skew) or so far in the past
+    that now - updated_ms overflows: doubtful, so legacy."""
+    lag = tmp_path / "orders.lag"
+    ngx = nginx(CONF, lagfile=lag)
+    year = 365 * 24 * 3600 * 1000
+
+    write_lag(lag, lag_ms=10, updated_ms=now_ms() + year)
+    assert get(ngx, "/gated/1")[0] == "legacy lag"
+
+    # the lowest updated_ms the parser takes: now - updated_ms overflows
+    write_lag(lag, lag_ms=10, updated_ms=-9223372036854775799,
+              watermark_ms=1)
+    assert get(ngx, "/gated/1")[0] == "legacy lag"
+
+    write_lag(lag, lag_ms=10, updated_ms=now_ms() + 5000)
+    assert get(ngx, "/gated/1")[0] == "legacy lag"
+
+    write_lag(lag, lag_ms=10, updated_ms=now_ms() + 300)  # within the skew
+    assert get(ngx, "/gated/1")[0] == "service split"
+
+    write_lag(lag, lag_ms=10, updated_ms=9223372036854775799)
+    assert get(ngx, "/gated/1")[0] == "legacy lag"
+
+    # read-your-writes: a watermark from the future proves nothing
+    t = now_ms()
+    c = {"Cookie": "orders_rw=%d" % t}
+    write_lag(lag, lag_ms=10, watermark_ms=t + year)
+    assert get(ngx, "/rw/1", c)[0] == "legacy rw"
+    write_lag(lag, lag_ms=10, watermark_ms=t + 1)
+    assert get(ngx, "/rw/1", c)[0] == "service split"
+
+    warns = log_lines(ngx, "warn", lag)
+    assert any("is from the future" in w for w in warns), warns
+    assert any("is stale" in w for w in warns), warns
+
+
+def test_lag_source_state_logged_once(nginx, tmp_path):
+    """A bad lag source is one [warn] when it turns bad (not one per 100 ms
+    re-read, as a directory in its place gave), one [notice] when it is
+    good again."""
+    lag = tmp_path / "orders.lag"
+    ngx = nginx(CONF, lagfile=lag)
+
+    def load(seconds=0.6):
+        end = time.time() + seconds
+        while time.time() < end:
+            st, _, body = ngx.pipeline(["/gated/1"], timeout=5)[0]
+            assert st == 200
+            time.sleep(0.03)
+        return body.decode()
+
+    assert load() == "legacy lag"            # no file
+    lag.mkdir()                              # a directory in its place
+    assert load() == "legacy lag"
+    lag.rmdir()
+    write_lag(lag, lag_ms=10)
+    assert load() == "service split"
+    write_lag(lag, text="v=1 lag_ms=oops\n")
+    assert load() == "legacy lag"
+    write_lag(lag, lag_ms=10, updated_ms=now_ms() - 60000)
+    assert load() == "legacy lag"
+    write_lag(lag, lag_ms=10)
+    assert load() == "service split"
+    write_lag(lag, text="v=1 " + "x" * 300 + "\n")
+    assert load() == "legacy lag"
+
+    got = []
+    for ln in ngx.error_log().splitlines():
+        m = re.search(r'\[(warn|notice)\] .*lag source "([^"]*)" ([^,(:]*)',
+                      ln)
+        if m and m.group(2) == str(lag):
+            got.append((m.group(1), m.group(3).strip()))
+    assert got == [("warn", "is missing"),
+                   ("warn", "is not a regular file"),
+                   ("notice", "is good again"),
+                   ("warn", "is malformed"),
+                   ("warn", "is stale"),
+                   ("notice", "is good again"),
+                   ("warn", "is too long to be a lag file")], got
+    assert "(2: No such file or directory)" in ngx.error_log()

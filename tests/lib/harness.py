@@ -170,13 +170,14 @@ class Nginx:
             f.write(text)
         return self.conf
 
-    def test_config(self, http=None, **kw):
-        """nginx -t; returns (ok, output)."""
+    def test_config(self, http=None, timeout=30, **kw):
+        """nginx -t; returns (ok, output).  Raises TimeoutExpired (and
+        kills it) when nginx -t takes longer than timeout seconds."""
         if http is not None:
             self.write(http, **kw)
         p = subprocess.run([NGINX_BIN, "-t", "-p", self.prefix, "-c",
                             self.conf], capture_output=True, text=True,
-                           env=self.env(), timeout=30)
+                           env=self.env(), timeout=timeout)
         return p.returncode == 0, p.stdout + p.stderr
 
     def start(self, http=None, **kw):
