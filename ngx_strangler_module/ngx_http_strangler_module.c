@@ -6,6 +6,12 @@
  * Per request the decision is made once, on first need (a variable or the
  * preaccess phase in a "strangler on" location), kept as the request's
  * module ctx and counted in the zone; the log phase counts the response.
+ * Once the response has started, the variables only read: a decision made
+ * then would route nothing, and would count requests (a "return 200", a
+ * 400 for a garbage request line) only when the log_format names a
+ * $strangler_* variable.  Subrequests (auth_request, mirror, SSI include)
+ * are routed like any request but not counted: the counters count what
+ * clients asked and what they were answered.
  */
 
 
@@ -159,6 +165,10 @@ ngx_str_t  ngx_http_strangler_reasons[] = {
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 
+/* the ctx of a request that was not decided and may no longer be */
+static ngx_http_strangler_ctx_t  ngx_http_strangler_undecided;
+
+
 static ngx_http_variable_t  ngx_http_strangler_vars[] = {
 
     { ngx_string("strangler_upstream"), NULL, ngx_http_strangler_variable,
@@ -191,7 +201,11 @@ ngx_http_strangler_get_ctx(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
 
     if (ctx) {
-        return ctx;
+        return (ctx == &ngx_http_strangler_undecided) ? NULL : ctx;
+    }
+
+    if (r->header_sent) {
+        return NULL;
     }
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_strangler_module);
@@ -222,7 +236,9 @@ ngx_http_strangler_get_ctx(ngx_http_request_t *r)
         }
     }
 
-    ngx_http_strangler_shm_count_request(ctx);
+    if (r == r->main) {
+        ngx_http_strangler_shm_count_request(ctx);
+    }
 
     ngx_http_set_ctx(r, ctx, ngx_http_strangler_module);
 
@@ -303,7 +319,7 @@ ngx_http_strangler_legacy_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
 
-    if (ctx) {
+    if (ctx && ctx != &ngx_http_strangler_undecided) {
         route = ctx->route;
 
     } else {
@@ -363,6 +379,11 @@ ngx_http_strangler_preaccess_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * The first log phase handler: counts the response of a decided request;
+ * an undecided one stays so, whatever the log handlers after it read.
+ */
+
 static ngx_int_t
 ngx_http_strangler_log_handler(ngx_http_request_t *r)
 {
@@ -370,7 +391,13 @@ ngx_http_strangler_log_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
 
-    if (ctx) {
+    if (ctx == NULL) {
+        ngx_http_set_ctx(r, &ngx_http_strangler_undecided,
+                         ngx_http_strangler_module);
+        return NGX_OK;
+    }
+
+    if (ctx != &ngx_http_strangler_undecided && r == r->main) {
         ngx_http_strangler_shm_count_response(r, ctx);
     }
 
@@ -587,7 +614,7 @@ ngx_http_strangler_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static ngx_int_t
 ngx_http_strangler_init(ngx_conf_t *cf)
 {
-    ngx_uint_t                           i, j;
+    ngx_uint_t                           i, j, n;
     ngx_http_handler_pt                 *h;
     ngx_http_core_main_conf_t           *cmcf;
     ngx_http_upstream_srv_conf_t       **uscfp;
@@ -645,12 +672,18 @@ ngx_http_strangler_init(ngx_conf_t *cf)
 
     *h = ngx_http_strangler_preaccess_handler;
 
+    /* first in the log phase: before the access log reads any variable */
+
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
     if (h == NULL) {
         return NGX_ERROR;
     }
 
-    *h = ngx_http_strangler_log_handler;
+    h = cmcf->phases[NGX_HTTP_LOG_PHASE].handlers.elts;
+    n = cmcf->phases[NGX_HTTP_LOG_PHASE].handlers.nelts;
+
+    ngx_memmove(&h[1], &h[0], (n - 1) * sizeof(ngx_http_handler_pt));
+    h[0] = ngx_http_strangler_log_handler;
 
     if (smcf->rw_routes) {
         ngx_http_next_header_filter = ngx_http_top_header_filter;
