@@ -700,6 +700,10 @@ ngx_http_strangler_add_upstream_ref(ngx_conf_t *cf,
 {
     ngx_http_strangler_upstream_ref_t  *ref;
 
+    if (ngx_http_strangler_check_utf8(cf, "upstream name", name) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     ref = ngx_array_push(&smcf->refs);
     if (ref == NULL) {
         return NGX_ERROR;
@@ -710,6 +714,58 @@ ngx_http_strangler_add_upstream_ref(ngx_conf_t *cf,
     ref->line = cf->conf_file->line;
 
     return NGX_OK;
+}
+
+
+/*
+ * Names shown in the status output must be UTF-8: JSON parsers and
+ * Prometheus reject anything else, and one bad name would break the whole
+ * output.  The message shows the bytes from 0x80 up as \xHH.
+ */
+
+ngx_int_t
+ngx_http_strangler_check_utf8(ngx_conf_t *cf, char *what, ngx_str_t *name)
+{
+    u_char  *p, *last, *buf, *b;
+
+    p = name->data;
+    last = p + name->len;
+
+    while (p < last) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+
+        if (ngx_utf8_decode(&p, last - p) > 0x10ffff) {
+            goto invalid;
+        }
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    buf = ngx_pnalloc(cf->temp_pool, name->len * 4);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    b = buf;
+
+    for (p = name->data; p < last; p++) {
+        if (*p < 0x80) {
+            *b++ = *p;
+
+        } else {
+            b = ngx_sprintf(b, "\\x%02Xd", *p);
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "%s \"%*s\" is not valid UTF-8", what, b - buf, buf);
+
+    return NGX_ERROR;
 }
 
 
@@ -730,6 +786,10 @@ ngx_http_strangler_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (value[1].len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid zone name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_strangler_check_utf8(cf, "zone name", &value[1]) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

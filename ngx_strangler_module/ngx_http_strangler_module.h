@@ -106,6 +106,8 @@ extern ngx_str_t     ngx_http_strangler_reasons[];
 ngx_int_t ngx_http_strangler_status_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_strangler_add_upstream_ref(ngx_conf_t *cf,
     ngx_http_strangler_main_conf_t *smcf, ngx_str_t *name);
+ngx_int_t ngx_http_strangler_check_utf8(ngx_conf_t *cf, char *what,
+    ngx_str_t *name);
 
 
 #endif /* _NGX_HTTP_STRANGLER_MODULE_H_INCLUDED_ */

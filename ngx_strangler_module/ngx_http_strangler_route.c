@@ -146,6 +146,12 @@ ngx_http_strangler_route_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_memcpy(p, route->pattern.data, route->pattern.len);
     }
 
+    if (ngx_http_strangler_check_utf8(cf, "strangler_route", &route->name)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     route->file = cf->conf_file->file.name;
     route->line = cf->conf_file->line;
 

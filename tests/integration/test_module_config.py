@@ -1,6 +1,8 @@
 """ngx_strangler_module: bad configuration fails `nginx -t`, naming the
 file, the line and the value."""
 
+import re
+
 import pytest
 
 BASE = """
@@ -155,3 +157,74 @@ def test_token_file_fifo(nginx, tmp_path):
     assert not ok, out
     assert 'token file "%s" is not a regular file' % fifo in out, out
     assert "%s:%d" % (ngx.conf, line_of(ngx.conf, "file=")) in out, out
+
+
+def write_bytes(ngx, frag, **subst):
+    """Writes the config with "@XX@" in frag replaced by the byte 0xXX
+    (the harness writes text; these bytes are not UTF-8)."""
+    ngx.write(BASE % frag, **subst)
+    with open(ngx.conf, "rb") as f:
+        data = f.read()
+    data = re.sub(rb"@([0-9A-F]{2})@",
+                  lambda m: bytes([int(m.group(1), 16)]), data)
+    with open(ngx.conf, "wb") as f:
+        f.write(data)
+
+
+UTF8_CASES = [
+    ("route-latin1", ROUTE.replace("/api/", "/caf@E9@/") % "percent 1;",
+     "strangler_route /caf", ['strangler_route "/caf\\xE9/" is not valid '
+                              'UTF-8']),
+    ("route-regex", """
+    strangler_route ~ "^/x@FF@" { service service_up; }
+""", "strangler_route ~", ['strangler_route "~ ^/x\\xFF" is not valid '
+                          'UTF-8']),
+    ("route-overlong", ROUTE.replace("/api/", "/@C0@@AF@/") % "",
+     "strangler_route /", ['strangler_route "/\\xC0\\xAF/" is not valid']),
+    ("upstream", """
+    upstream svc@FE@ { server 127.0.0.1:3; }
+    strangler_route /api/ { service svc@FE@; }
+""", "strangler_route /api/", ['upstream name "svc\\xFE" is not valid '
+                               'UTF-8']),
+    ("zone", "", "strangler_zone", ['zone name "s\\xFF" is not valid']),
+]
+
+
+@pytest.mark.parametrize("name,frag,marker,parts", UTF8_CASES,
+                         ids=[c[0] for c in UTF8_CASES])
+def test_names_must_be_utf8(nginx, name, frag, marker, parts):
+    """Route, upstream and zone names are shown in the status output, whose
+    JSON and Prometheus forms must be UTF-8: nginx -t refuses others."""
+    ngx = nginx(None, start=False)
+    if name == "zone":
+        frag = ROUTE % ""
+        write_bytes(ngx, frag)
+        with open(ngx.conf, "rb") as f:
+            data = f.read().replace(b"strangler_zone strangler",
+                                    b"strangler_zone s\xff")
+        with open(ngx.conf, "wb") as f:
+            f.write(data)
+    else:
+        write_bytes(ngx, frag)
+    ok, out = ngx.test_config()
+    assert not ok, out
+    for p in parts:
+        assert p in out, out
+    with open(ngx.conf, "rb") as f:
+        lines = f.read().decode("latin-1").splitlines()
+    line = [i + 1 for i, ln in enumerate(lines) if marker in ln][0]
+    assert "%s:%d" % (ngx.conf, line) in out, out
+
+
+def test_utf8_route_name_in_status(nginx, tmp_path):
+    """A valid UTF-8 route name works and is shown as such."""
+    conf = BASE.replace("location = /s", "location = /strangler/status") % (
+        ROUTE.replace("/api/", "/café/") % "percent 1;")
+    ngx = nginx(conf)
+    assert ngx.pipeline(["/caf%C3%A9/1"])[0][0] in (502, 504)
+    st = ngx.status()
+    r = [x for x in st["routes"] if x["name"] == "/café/"][0]
+    assert r["targets"]["legacy"]["requests"] + \
+        r["targets"]["service"]["requests"] == 1
+    prom = ngx.status("prometheus")
+    assert 'strangler_requests_total{route="/café/"' in prom
