@@ -128,8 +128,10 @@ done:
 
 /*
  * "NAME: service:TOKEN" or "NAME: legacy:TOKEN".  Returns the target, or
- * NGX_DECLINED when the header is missing, malformed or the token is wrong.
- * The token is compared in constant time and never logged.
+ * NGX_DECLINED when the header is missing, malformed, given more than once
+ * (which one would count is nobody's guess: a proxy may have added one) or
+ * the token is wrong.  The token is compared in constant time and never
+ * logged.
  */
 
 static ngx_int_t
@@ -141,8 +143,9 @@ ngx_http_strangler_split_override(ngx_http_request_t *r,
     ngx_int_t         target;
     ngx_uint_t        n;
     ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_table_elt_t  *h, *found;
 
+    found = NULL;
     part = &r->headers_in.headers.part;
     h = part->elts;
 
@@ -150,7 +153,7 @@ ngx_http_strangler_split_override(ngx_http_request_t *r,
 
         if (n >= part->nelts) {
             if (part->next == NULL) {
-                return NGX_DECLINED;
+                break;
             }
 
             part = part->next;
@@ -167,11 +170,22 @@ ngx_http_strangler_split_override(ngx_http_request_t *r,
             continue;
         }
 
-        break;
+        if (found) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "strangler: ignored \"%V\" header given more "
+                          "than once", &slcf->override_header);
+            return NGX_DECLINED;
+        }
+
+        found = &h[n];
     }
 
-    p = h[n].value.data;
-    end = p + h[n].value.len;
+    if (found == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p = found->value.data;
+    end = p + found->value.len;
 
     if (end - p > 8 && ngx_strncmp(p, "service:", 8) == 0) {
         target = NGX_HTTP_STRANGLER_SERVICE;
@@ -248,9 +262,11 @@ ngx_http_strangler_split_lag_ok(ngx_http_request_t *r,
 
 /*
  * No read-your-writes cookie, or the service's database has applied the
- * monolith up to the moment in it.  A cookie that is not a number is
- * ignored (it is not ours to judge); an unknown lag, or a watermark ahead
- * of nginx's clock, keeps the client on legacy.
+ * monolith up to the moment in it.  A cookie of digits only is a moment,
+ * however long (one beyond int64_t is the far future: legacy until it
+ * expires); any other value is ignored (it is not ours to judge).  An
+ * unknown lag, or a watermark ahead of nginx's clock, keeps the client on
+ * legacy.
  */
 
 static ngx_int_t
@@ -263,7 +279,7 @@ ngx_http_strangler_split_rw_ok(ngx_http_request_t *r,
     strangler_lag_t  *lag;
 
     if (ngx_http_complex_value(r, route->rw_value, &v) != NGX_OK
-        || v.len == 0 || v.len > 15)
+        || v.len == 0)
     {
         return 1;
     }
@@ -274,6 +290,11 @@ ngx_http_strangler_split_rw_ok(ngx_http_request_t *r,
     for (p = v.data; p < end; p++) {
         if (*p < '0' || *p > '9') {
             return 1;
+        }
+
+        if (t > (INT64_MAX - 9) / 10) {
+            t = INT64_MAX;
+            continue;
         }
 
         t = t * 10 + (*p - '0');

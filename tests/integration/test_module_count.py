@@ -24,6 +24,7 @@ CONF = """
     strangler_route /inc/   { service service_up; percent 100; }
     strangler_route /ret/   { service service_up; percent 100; }
     strangler_route /said/  { service service_up; percent 100; }
+    strangler_route /app2/  { service service_up; percent 100; }
 
     log_format strangler '$request_uri $status route=$strangler_route '
                          'target=$strangler_target '
@@ -61,6 +62,15 @@ CONF = """
         location /ret/ { return 200 "plain"; }
         location /close/ { return 444; }
         location /said/ { return 200 "$strangler_target"; }
+
+        location /old/ {
+            set $t $strangler_target;           # decides, for /old/...
+            rewrite ^/old/(.*)$ /app2/$1 last;
+        }
+        location /moved/ { rewrite ^/moved/(.*)$ /app2/$1 last; }
+        location /app2/ {
+            return 200 "$t|$strangler_route|$strangler_target";
+        }
 
         location = /strangler/status { strangler_status; }
     }
@@ -169,3 +179,16 @@ def test_counts_do_not_depend_on_log_format(nginx, backends, tmp_path):
     assert "route=- target=- reason=-" in lines["/ret/1"], log
     assert "target=service reason=split" in lines["/said/1"], log
     assert "target=- " in lines["/strangler/status"], log
+
+
+def test_rewrite_last_keeps_a_decision_made(nginx, backends, tmp_path):
+    """A decision is made once: read before a "rewrite ... last", it is
+    kept (it was made for the URI as it was then); not read before, it is
+    made in the final location."""
+    ngx, b = start(nginx, backends, tmp_path)
+    res = ngx.pipeline(["/old/1", "/moved/1"])
+    assert res[0][2] == b"legacy||legacy"       # no route for /old/1
+    assert res[1][2] == b"|/app2/|service"
+    st = ngx.status()
+    assert st["unmatched"]["requests"] == 1
+    assert requests(route(st, "/app2/")) == 1

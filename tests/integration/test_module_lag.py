@@ -162,6 +162,20 @@ def test_read_your_writes(nginx, tmp_path):
     assert get(ngx, "/rw/3", {"Cookie": "orders_rw=zz"})[0] == \
         "service split"
 
+    # a cookie of digits is a moment however long: leading zeros are
+    # the same moment, one beyond int64 is the far future (legacy); other
+    # values are ignored
+    write_lag(lag, lag_ms=100, watermark_ms=t - 50)
+    long_t = {"Cookie": "orders_rw=%020d" % t}
+    assert get(ngx, "/rw/3", long_t)[0] == "legacy rw"
+    assert get(ngx, "/rw/3", {"Cookie": "orders_rw=" + "9" * 30})[0] == \
+        "legacy rw"
+    for v in ("-5", "12a", "+1", "1.5", ""):
+        assert get(ngx, "/rw/3", {"Cookie": "orders_rw=" + v})[0] == \
+            "service split", v
+    write_lag(lag, lag_ms=100, watermark_ms=t)
+    assert get(ngx, "/rw/3", long_t)[0] == "service split"
+
     # reads do not set the cookie; routes without read_your_writes neither
     _, h = get(ngx, "/rw/4")
     assert "set-cookie" not in h
@@ -169,7 +183,7 @@ def test_read_your_writes(nginx, tmp_path):
     assert "set-cookie" not in h
 
     r = [x for x in ngx.status()["routes"] if x["name"] == "/rw/"][0]
-    assert r["reasons"]["rw"] == 2
+    assert r["reasons"]["rw"] == 4
     assert r["reasons"]["method"] == 1
 
 

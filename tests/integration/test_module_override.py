@@ -114,3 +114,32 @@ def test_override(nginx, backends, tmp_path):
     assert "wrong token" in ngx.error_log()
     assert TOKEN not in text and FILE_TOKEN not in text
     assert TOKEN[:8] not in text
+
+
+def raw_side(ngx, lines):
+    """Sends one request with the header lines as given (repeated names
+    allowed); returns the answering backend and X-Reason."""
+    import socket
+    req = ("GET /none/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+           + "".join(ln + "\r\n" for ln in lines) + "\r\n").encode()
+    with socket.create_connection(("127.0.0.1", ngx.port), timeout=10) as s:
+        s.sendall(req)
+        f = s.makefile("rb")
+        st, h, _ = harness._read_http_response(f, "GET")
+        f.close()
+    assert st == 200
+    return h["x-backend"], h["x-reason"]
+
+
+def test_override_header_given_twice(nginx, backends, tmp_path):
+    """A repeated override header is ignored, whichever copy holds the
+    token: the request is split as if it had none."""
+    ngx, b = start(nginx, backends, tmp_path)
+    H = "X-Strangler-Target"
+    good, bad = H + ": service:" + TOKEN, H + ": service:nope"
+    assert raw_side(ngx, [good]) == ("service", "override")
+    for lines in ([good, bad], [bad, good], [good, good],
+                  [good, "x-strangler-target: legacy:" + TOKEN]):
+        assert raw_side(ngx, lines) == ("legacy", "split"), lines
+    assert ngx.error_log().count(
+        'ignored "X-Strangler-Target" header given more than once') == 4
