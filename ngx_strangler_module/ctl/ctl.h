@@ -18,6 +18,9 @@
 #define CTL_MAX_LAGMAP     64
 #define CTL_ERRLEN         1024
 
+/* how far a lag file's updated_ms may be ahead of our clock, as nginx */
+#define CTL_LAG_SKEW_MS    1000
+
 
 typedef struct {
     char      *name;            /* route as written: "/a/", "= /x", "~ re" */

@@ -434,7 +434,9 @@ ctl_lag_read(const ctl_conf_t *cf, const ctl_route_t *r, ctl_lag_t *lag)
 {
     char         *text, err[CTL_ERRLEN];
     size_t        i, len;
+    int64_t       now;
     const char   *path;
+    struct stat   st;
 
     memset(lag, 0, sizeof(ctl_lag_t));
     path = NULL;
@@ -458,6 +460,13 @@ ctl_lag_read(const ctl_conf_t *cf, const ctl_route_t *r, ctl_lag_t *lag)
     lag->known = 1;
     snprintf(lag->path, sizeof(lag->path), "%s", path);
 
+    /* a FIFO there would block the read: only regular files, as nginx */
+
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(lag->why, sizeof(lag->why), "%s: not a regular file", path);
+        return;
+    }
+
     text = ctl_read_file(path, &len, err, sizeof(err));
     if (text == NULL) {
         snprintf(lag->why, sizeof(lag->why), "%s", err);
@@ -473,13 +482,25 @@ ctl_lag_read(const ctl_conf_t *cf, const ctl_route_t *r, ctl_lag_t *lag)
 
     free(text);
 
-    lag->age_ms = ctl_now_ms() - lag->raw.updated_ms;
+    /* compared before subtracting: updated_ms may be anything */
 
-    if (lag->age_ms > cf->stale_ms) {
-        snprintf(lag->why, sizeof(lag->why), "%s: stale, last written "
-                 "%.1fs ago", path, (double) lag->age_ms / 1000);
+    now = ctl_now_ms();
+
+    if (lag->raw.updated_ms > now + CTL_LAG_SKEW_MS) {
+        snprintf(lag->why, sizeof(lag->why), "%s: written in the future "
+                 "(updated_ms %lld, now %lld)", path,
+                 (long long) lag->raw.updated_ms, (long long) now);
         return;
     }
+
+    if (lag->raw.updated_ms < now - cf->stale_ms) {
+        snprintf(lag->why, sizeof(lag->why), "%s: stale, last written "
+                 "%.1fs ago", path,
+                 ((double) now - (double) lag->raw.updated_ms) / 1000);
+        return;
+    }
+
+    lag->age_ms = now - lag->raw.updated_ms;
 
     if (lag->raw.lag_ms < 0) {
         snprintf(lag->why, sizeof(lag->why), "%s: lag unknown (nothing "

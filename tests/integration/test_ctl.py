@@ -287,6 +287,25 @@ def test_lag_gate_refuses_unless_forced(nginx, backends, tmp_path):
     rc, out, err = s.ctl("set", "/api/", "20")
     assert rc != 0 and "lag unknown" in err
 
+    # written in the future (a clock stepped back), or so long ago that
+    # now - updated_ms overflows: unknown, refused
+    s.write_lag(lag_ms=10, age_ms=-365 * 24 * 3600 * 1000)
+    rc, out, err = s.ctl("set", "/api/", "20")
+    assert rc != 0 and "written in the future" in err, err
+    with open(s.lag, "w") as f:
+        f.write("v=1 updated_ms=-9223372036854775799 lag_ms=10 "
+                "watermark_ms=1 pending=0\n")
+    rc, out, err = s.ctl("set", "/api/", "20")
+    assert rc != 0 and "stale" in err, err
+
+    # a FIFO in its place neither blocks nor passes
+    os.unlink(s.lag)
+    os.mkfifo(s.lag)
+    rc, out, err = s.ctl("set", "/api/", "20")
+    assert rc != 0 and "not a regular file" in err, err
+    os.unlink(s.lag)
+    assert s.text() == text
+
     s.write_lag(lag_ms=9000)
     rc, out, err = s.ctl("set", "/api/", "20", "--force")
     assert rc == 0, out + err
