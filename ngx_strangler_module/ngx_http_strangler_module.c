@@ -39,6 +39,9 @@
 
 static ngx_http_strangler_ctx_t *ngx_http_strangler_get_ctx(
     ngx_http_request_t *r);
+static ngx_http_strangler_ctx_t *ngx_http_strangler_find_ctx(
+    ngx_http_request_t *r);
+static void ngx_http_strangler_cleanup(void *data);
 static ngx_int_t ngx_http_strangler_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_strangler_legacy_variable(ngx_http_request_t *r,
@@ -193,12 +196,13 @@ static ngx_http_variable_t  ngx_http_strangler_vars[] = {
 static ngx_http_strangler_ctx_t *
 ngx_http_strangler_get_ctx(ngx_http_request_t *r)
 {
+    ngx_pool_cleanup_t              *cln;
     ngx_http_strangler_ctx_t        *ctx;
     ngx_http_strangler_route_t      *route;
     ngx_http_strangler_loc_conf_t   *slcf;
     ngx_http_strangler_main_conf_t  *smcf;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
+    ctx = ngx_http_strangler_find_ctx(r);
 
     if (ctx) {
         return (ctx == &ngx_http_strangler_undecided) ? NULL : ctx;
@@ -236,13 +240,87 @@ ngx_http_strangler_get_ctx(ngx_http_request_t *r)
         }
     }
 
+    ctx->states = r->upstream_states ? r->upstream_states->nelts : 0;
+
+    /*
+     * Subrequests share the main request's pool: only the main request's
+     * decision is kept behind a cleanup, and only it is counted.
+     */
+
     if (r == r->main) {
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NULL;
+        }
+
+        cln->handler = ngx_http_strangler_cleanup;
+        cln->data = ctx;
+
         ngx_http_strangler_shm_count_request(ctx);
     }
 
     ngx_http_set_ctx(r, ctx, ngx_http_strangler_module);
 
     return ctx;
+}
+
+
+/*
+ * An internal redirect (error_page, try_files, a named location) and a
+ * filter's finalization clear the request's module ctx.  The main
+ * request's decision is found again behind its pool cleanup, as
+ * ngx_http_realip_module finds the client's address, and stays the
+ * decision.  If the decided side was tried before a redirect (the
+ * error_page fallback of a failed service), that answer is counted now,
+ * with its own status and time, and what follows is counted as the
+ * route's fallback in the log phase.
+ */
+
+static ngx_http_strangler_ctx_t *
+ngx_http_strangler_find_ctx(ngx_http_request_t *r)
+{
+    ngx_uint_t                  status;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_upstream_state_t  *state;
+    ngx_http_strangler_ctx_t   *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
+
+    if (ctx || r != r->main || !(r->internal || r->filter_finalize)) {
+        return ctx;
+    }
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_strangler_cleanup) {
+            ctx = cln->data;
+            break;
+        }
+    }
+
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    state = ngx_http_strangler_shm_last_try(r, ctx);
+
+    if (r->internal && !ctx->fallback && state) {
+        status = state->status ? state->status : r->err_status;
+
+        ngx_http_strangler_shm_count_response(r, ctx, status);
+        ctx->fallback = 1;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_strangler_module);
+
+    return ctx;
+}
+
+
+/* only a mark for ngx_http_strangler_find_ctx(): the ctx is in the pool */
+
+static void
+ngx_http_strangler_cleanup(void *data)
+{
 }
 
 
@@ -317,7 +395,7 @@ ngx_http_strangler_legacy_variable(ngx_http_request_t *r,
     ngx_http_strangler_loc_conf_t   *slcf;
     ngx_http_strangler_main_conf_t  *smcf;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
+    ctx = ngx_http_strangler_find_ctx(r);
 
     if (ctx && ctx != &ngx_http_strangler_undecided) {
         route = ctx->route;
@@ -359,6 +437,12 @@ ngx_http_strangler_preaccess_handler(ngx_http_request_t *r)
     ngx_http_core_loc_conf_t       *clcf;
     ngx_http_strangler_loc_conf_t  *slcf;
 
+    /* after a redirect: the decision made before, also where "off" */
+
+    if (ngx_http_strangler_find_ctx(r)) {
+        return NGX_DECLINED;
+    }
+
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_strangler_module);
 
     if (!slcf->enable) {
@@ -380,8 +464,10 @@ ngx_http_strangler_preaccess_handler(ngx_http_request_t *r)
 
 
 /*
- * The first log phase handler: counts the response of a decided request;
- * an undecided one stays so, whatever the log handlers after it read.
+ * The first log phase handler: counts the response of a decided request,
+ * or its fallback when the decided side's answer was counted at the
+ * redirect; an undecided request stays so, whatever the log handlers
+ * after it read.
  */
 
 static ngx_int_t
@@ -389,7 +475,7 @@ ngx_http_strangler_log_handler(ngx_http_request_t *r)
 {
     ngx_http_strangler_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
+    ctx = ngx_http_strangler_find_ctx(r);
 
     if (ctx == NULL) {
         ngx_http_set_ctx(r, &ngx_http_strangler_undecided,
@@ -397,8 +483,18 @@ ngx_http_strangler_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    if (ctx != &ngx_http_strangler_undecided && r == r->main) {
-        ngx_http_strangler_shm_count_response(r, ctx);
+    if (ctx == &ngx_http_strangler_undecided || r != r->main) {
+        return NGX_OK;
+    }
+
+    if (ctx->fallback) {
+        ngx_http_strangler_shm_count_fallback(ctx);
+
+    } else {
+        ngx_http_strangler_shm_count_response(r, ctx,
+                                              r->err_status
+                                              ? r->err_status
+                                              : r->headers_out.status);
     }
 
     return NGX_OK;
@@ -419,7 +515,7 @@ ngx_http_strangler_header_filter(ngx_http_request_t *r)
     ngx_table_elt_t           *h;
     ngx_http_strangler_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_strangler_module);
+    ctx = ngx_http_strangler_find_ctx(r);
 
     if (ctx == NULL || !ctx->set_rw || r != r->main || ctx->route == NULL) {
         return ngx_http_next_header_filter(r);

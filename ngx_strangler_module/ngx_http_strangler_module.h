@@ -86,7 +86,10 @@ typedef struct {
 } ngx_http_strangler_loc_conf_t;
 
 
-/* the decision for one request; kept as the request's module ctx */
+/*
+ * The decision for one request; kept as the request's module ctx and, for
+ * the main request, behind a pool cleanup that outlives internal redirects.
+ */
 typedef struct {
     ngx_http_strangler_route_t   *route;
     ngx_http_strangler_node_t    *node;
@@ -94,6 +97,8 @@ typedef struct {
     ngx_uint_t                    target;
     ngx_uint_t                    reason;
     ngx_uint_t                    set_rw;    /* a write: set the rw cookie */
+    ngx_uint_t                    states;    /* upstream states before it */
+    ngx_uint_t                    fallback;  /* side answered, redirected */
 } ngx_http_strangler_ctx_t;
 
 

@@ -180,12 +180,18 @@ ngx_http_strangler_shm_count_request(ngx_http_strangler_ctx_t *ctx)
 }
 
 
+/*
+ * The response of the decided side: its status class and its upstream
+ * time, summed over the tries made since the decision (proxy_next_upstream,
+ * as in $upstream_response_time), not over the tries of a fallback.
+ */
+
 void
 ngx_http_strangler_shm_count_response(ngx_http_request_t *r,
-    ngx_http_strangler_ctx_t *ctx)
+    ngx_http_strangler_ctx_t *ctx, ngx_uint_t status)
 {
     ngx_msec_t                      ms;
-    ngx_uint_t                      status, i, b, seen;
+    ngx_uint_t                      i, b, seen;
     ngx_http_upstream_state_t      *state;
     ngx_http_strangler_counters_t  *c;
 
@@ -195,24 +201,19 @@ ngx_http_strangler_shm_count_response(ngx_http_request_t *r,
 
     c = &ctx->node->target[ctx->target];
 
-    status = r->err_status ? r->err_status : r->headers_out.status;
-
     if (status >= 100 && status < 600) {
         (void) ngx_atomic_fetch_add(&c->responses[status / 100 - 1], 1);
     }
 
-    if (r->upstream_states == NULL || r->upstream_states->nelts == 0) {
+    if (r->upstream_states == NULL) {
         return;
     }
-
-    /* all tries of the request (proxy_next_upstream), as in
-     * $upstream_response_time */
 
     state = r->upstream_states->elts;
     ms = 0;
     seen = 0;
 
-    for (i = 0; i < r->upstream_states->nelts; i++) {
+    for (i = ctx->states; i < r->upstream_states->nelts; i++) {
         if (state[i].peer == NULL
             || state[i].response_time == (ngx_msec_t) -1)
         {
@@ -236,4 +237,40 @@ ngx_http_strangler_shm_count_response(ngx_http_request_t *r,
     (void) ngx_atomic_fetch_add(&c->time_bucket[b], 1);
     (void) ngx_atomic_fetch_add(&c->time_sum, ms);
     (void) ngx_atomic_fetch_add(&c->time_count, 1);
+}
+
+
+/* the last upstream tried since the decision, NULL if none was */
+
+ngx_http_upstream_state_t *
+ngx_http_strangler_shm_last_try(ngx_http_request_t *r,
+    ngx_http_strangler_ctx_t *ctx)
+{
+    ngx_uint_t                  i;
+    ngx_http_upstream_state_t  *state;
+
+    if (r->upstream_states == NULL) {
+        return NULL;
+    }
+
+    state = r->upstream_states->elts;
+
+    for (i = r->upstream_states->nelts; i > ctx->states; i--) {
+        if (state[i - 1].peer) {
+            return &state[i - 1];
+        }
+    }
+
+    return NULL;
+}
+
+
+void
+ngx_http_strangler_shm_count_fallback(ngx_http_strangler_ctx_t *ctx)
+{
+    if (ctx->node == NULL) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&ctx->node->fallbacks, 1);
 }

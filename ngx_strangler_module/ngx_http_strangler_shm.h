@@ -34,6 +34,7 @@ struct ngx_http_strangler_node_s {
     ngx_queue_t                     queue;
     ngx_http_strangler_counters_t   target[NGX_HTTP_STRANGLER_TARGETS];
     ngx_atomic_t                    reasons[NGX_HTTP_STRANGLER_REASONS];
+    ngx_atomic_t                    fallbacks;
     size_t                          len;
     u_char                          name[1];
 };
@@ -54,7 +55,10 @@ ngx_int_t ngx_http_strangler_shm_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 void ngx_http_strangler_shm_count_request(ngx_http_strangler_ctx_t *ctx);
 void ngx_http_strangler_shm_count_response(ngx_http_request_t *r,
-    ngx_http_strangler_ctx_t *ctx);
+    ngx_http_strangler_ctx_t *ctx, ngx_uint_t status);
+ngx_http_upstream_state_t *ngx_http_strangler_shm_last_try(
+    ngx_http_request_t *r, ngx_http_strangler_ctx_t *ctx);
+void ngx_http_strangler_shm_count_fallback(ngx_http_strangler_ctx_t *ctx);
 
 
 #endif /* _NGX_HTTP_STRANGLER_SHM_H_INCLUDED_ */

@@ -71,7 +71,8 @@ static ngx_uint_t  ngx_http_strangler_method_bits[] = {
 #define NGX_HTTP_STRANGLER_M_RESPONSES   1
 #define NGX_HTTP_STRANGLER_M_TIME        2
 #define NGX_HTTP_STRANGLER_M_DECISIONS   3
-#define NGX_HTTP_STRANGLER_M_N           4
+#define NGX_HTTP_STRANGLER_M_FALLBACKS   4
+#define NGX_HTTP_STRANGLER_M_N           5
 
 
 static char  *ngx_http_strangler_prom_head[] = {
@@ -88,7 +89,12 @@ static char  *ngx_http_strangler_prom_head[] = {
 
     "# HELP strangler_decisions_total Routing decisions, by route and "
     "reason.\n"
-    "# TYPE strangler_decisions_total counter\n"
+    "# TYPE strangler_decisions_total counter\n",
+
+    "# HELP strangler_fallbacks_total Answers sent after an internal "
+    "redirect from the decided side's failed answer (error_page), by "
+    "route.\n"
+    "# TYPE strangler_fallbacks_total counter\n"
 };
 
 
@@ -269,7 +275,8 @@ ngx_http_strangler_json(u_char *p, u_char *last,
         p = ngx_slprintf(p, last, "],\"reasons\":");
         p = ngx_http_strangler_json_reasons(p, last, route->node);
 
-        p = ngx_slprintf(p, last, ",\"targets\":{");
+        p = ngx_slprintf(p, last, ",\"fallbacks\":%uA,\"targets\":{",
+                         route->node->fallbacks);
 
         for (t = 0; t < NGX_HTTP_STRANGLER_TARGETS; t++) {
             p = ngx_slprintf(p, last, "%s\"%V\":{\"upstream\":",
@@ -287,7 +294,8 @@ ngx_http_strangler_json(u_char *p, u_char *last,
     p = ngx_slprintf(p, last, "],\"unmatched\":{");
     p = ngx_http_strangler_json_counters(p, last,
                        &smcf->unmatched->target[NGX_HTTP_STRANGLER_LEGACY]);
-    p = ngx_slprintf(p, last, "}}\n");
+    p = ngx_slprintf(p, last, ",\"fallbacks\":%uA}}\n",
+                     smcf->unmatched->fallbacks);
 
     return p;
 }
@@ -426,6 +434,12 @@ ngx_http_strangler_prom_node(u_char *p, u_char *last, ngx_uint_t metric,
         }
 
         return p;
+    }
+
+    if (metric == NGX_HTTP_STRANGLER_M_FALLBACKS) {
+        p = ngx_slprintf(p, last, "strangler_fallbacks_total{route=\"");
+        p = ngx_http_strangler_prom_label(p, last, name);
+        return ngx_slprintf(p, last, "\"} %uA\n", node->fallbacks);
     }
 
     for (t = 0; t < ntargets; t++) {
