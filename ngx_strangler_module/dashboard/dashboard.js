@@ -2,8 +2,9 @@
  * strangler dashboard.  Plain JS, no dependencies.  Polls the module's
  * status JSON and the lag files, draws a table of routes and one inline
  * SVG chart per service.  Each rendered element carries data-* attributes
- * with the raw values (data-route, data-percent, data-service, data-lag-ms)
- * so that tests and scripts can read what the page shows.
+ * with the raw values (data-route, data-percent, data-fallbacks,
+ * data-errors-legacy/-service, data-service, data-lag-ms) so that tests
+ * and scripts can read what the page shows.
  */
 "use strict";
 
@@ -53,8 +54,10 @@
 
     /*
      * The module's status JSON, reduced to
-     *   [{route, percent, service, legacy, req: [l, s], err: [l, s]}]
-     * where req/err are cumulative counts (err: 5xx answers).
+     *   [{route, percent, service, legacy, req: [l, s], err: [l, s],
+     *     fallbacks}]
+     * where req/err are cumulative counts (err: 5xx answers of the side
+     * itself; an error_page fallback's answer is in fallbacks).
      */
     function parseStatus(doc) {
         var out = [];
@@ -67,7 +70,8 @@
                 service: r.service || (t.service && t.service.upstream) || "",
                 legacy: r.legacy || (t.legacy && t.legacy.upstream) || "",
                 req: [0, 0],
-                err: [0, 0]
+                err: [0, 0],
+                fallbacks: Number(r.fallbacks) || 0
             };
             ["legacy", "service"].forEach(function (side, i) {
                 var s = t[side];
@@ -92,11 +96,12 @@
             var tr = el("tr", {"class": "route", "data-route": r.route,
                                "data-percent": String(r.percent),
                                "data-requests-legacy": String(r.req[0]),
-                               "data-requests-service": String(r.req[1])});
+                               "data-requests-service": String(r.req[1]),
+                               "data-fallbacks": String(r.fallbacks)});
             var p = prev && prev.rows[r.route];
             var bar = el("div", {"class": "bar"});
             var fill = el("div");
-            var i, rate, d, e, since;
+            var i, rate, d, e, since, attrs;
 
             fill.style.width = Math.max(0, Math.min(100, r.percent)) + "%";
             bar.appendChild(fill);
@@ -129,12 +134,24 @@
                     e = r.err[i];
                 }
                 rate = d > 0 ? 100 * e / d : 0;
-                tr.appendChild(el("td", {"class": "num errors"
-                                                  + (rate > 1 ? " bad" : "")
-                                                  + (since ? " total" : ""),
-                                         "title": since ? "since start"
-                                                        : "last interval"},
-                                  rate.toFixed(2) + "%"));
+                attrs = {"class": "num errors" + (rate > 1 ? " bad" : "")
+                                  + (since ? " total" : ""),
+                         "title": since ? "since start" : "last interval"};
+                attrs["data-errors-" + (i ? "service" : "legacy")] =
+                    rate.toFixed(2);
+                tr.appendChild(el("td", attrs, rate.toFixed(2) + "%"));
+            }
+
+            /* answers of an error_page fallback after a failed answer */
+            if (p && dt > 0) {
+                rate = Math.max(0, r.fallbacks - p.fallbacks) / dt;
+                tr.appendChild(el("td", {"class": "num fallbacks"
+                                                  + (rate > 0 ? " bad" : "")},
+                                  rate.toFixed(1) + " (" + r.fallbacks
+                                  + " total)"));
+            } else {
+                tr.appendChild(el("td", {"class": "num fallbacks muted"},
+                                  String(r.fallbacks) + " total"));
             }
 
             tbody.appendChild(tr);

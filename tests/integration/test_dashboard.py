@@ -229,6 +229,61 @@ def test_dashboard_marks_stale_lag_and_errors(nginx, backends, tmp_path):
     assert 'class="num errors bad' in p.stdout
 
 
+# the documented error_page fallback (docs/reliability.md, pattern 2)
+HTTP_FALLBACK = HTTP.replace("""
+            add_header X-Strangler-Target $strangler_target always;
+        }""", """
+            add_header X-Strangler-Target $strangler_target always;
+            proxy_intercept_errors on;
+            error_page 502 503 504 = @legacy;
+        }
+        location @legacy {
+            {fallback_strangler}
+            proxy_pass http://$strangler_legacy_upstream;
+            add_header X-Fallback yes always;
+        }""")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+@pytest.mark.parametrize("fallback_strangler", ["", "strangler on;"],
+                         ids=["legacy_off", "legacy_on"])
+def test_dashboard_service_errors_exact_through_fallback(
+        nginx, backends, tmp_path, fallback_strangler):
+    """The service answers 502 and every such read is redone at legacy:
+    the page shows the service's 5xx share as exactly 100 %, legacy's as
+    0 %, and the route's fallbacks, with or without "strangler on" in the
+    fallback location."""
+    assert HTTP_FALLBACK != HTTP
+    b = backends("legacy", "service")
+    b["service"].set_status(502)
+    lagdir = lag_dir(tmp_path)
+    ngx = nginx(HTTP_FALLBACK, lport=b["legacy"].port,
+                sport=b["service"].port, lagdir=str(lagdir),
+                dashboard=DASHBOARD, fallback_strangler=fallback_strangler)
+    res = ngx.pipeline(["/api/orders/1?k=c%d" % i for i in range(100)])
+    assert all(r[0] == 200 for r in res)
+    fell = sum(1 for r in res if r[1].get("x-fallback") == "yes")
+    assert 0 < fell < 100
+
+    t = ngx.status()["routes"][0]["targets"]
+    assert t["service"]["requests"] == fell
+
+    p = chromium(["--virtual-time-budget=5000", "--dump-dom",
+                  ngx.url("/strangler/?refresh=1")])
+    assert p.returncode == 0, p.stderr[-2000:]
+    dom = Dom()
+    dom.feed(p.stdout)
+    row = [a for _, a in dom.elems if a.get("data-route") == "/api/orders/"]
+    assert row and row[0]["data-requests-service"] == str(fell)
+    assert row[0]["data-requests-legacy"] == str(100 - fell)
+    assert row[0]["data-fallbacks"] == str(fell)
+    # the orders row (the first) shows its legacy, then its service share
+    errs = [(k, v) for _, a in dom.elems for k, v in a.items()
+            if k.startswith("data-errors-")]
+    assert errs[:2] == [("data-errors-legacy", "0.00"),
+                        ("data-errors-service", "100.00")], errs
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 def test_dashboard_keeps_lag_history_across_loads(nginx, backends, tmp_path):
     """The 15-minute chart lives in localStorage: a second visit in the
