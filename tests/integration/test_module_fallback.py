@@ -186,3 +186,64 @@ def test_redirect_before_upstream_keeps_decision(nginx, backends, variant):
     assert s["upstream_response_seconds"]["count"] == 6
     assert r["targets"]["legacy"]["requests"] == 0
     assert r["fallbacks"] == 0
+
+
+CHAIN_CONF = """
+    upstream legacy_up  { server 127.0.0.1:{lport}; }
+    upstream service_up { server 127.0.0.1:{sport}; }
+
+    strangler_zone strangler 1m;
+
+    strangler_route /chain/ { service service_up; legacy legacy_up;
+                              percent 100; }
+    strangler_route /sorry/ { service service_up; legacy legacy_up;
+                              percent 100; }
+
+    server {
+        listen 127.0.0.1:{port};
+        strangler on;
+        proxy_intercept_errors on;
+
+        # the fallback fails too and is redirected once more
+        location /chain/ {
+            recursive_error_pages on;
+            proxy_pass http://$strangler_upstream;
+            error_page 502 = @legacy;
+        }
+        location @legacy {
+            proxy_pass http://$strangler_legacy_upstream;
+            error_page 502 = @last;
+        }
+        location @last { return 200 "last resort"; }
+
+        # a fallback answered before the preaccess phase
+        location /sorry/ {
+            proxy_pass http://$strangler_upstream;
+            error_page 502 = @sorry;
+        }
+        location @sorry { return 503 "sorry"; }
+
+        location = /strangler/status { strangler_status; }
+    }
+"""
+
+
+def test_fallback_chain_and_early_answer_count_once(nginx, backends):
+    b = backends("legacy", "service")
+    b["legacy"].set_status(502)
+    b["service"].set_status(502)
+    ngx = nginx(CHAIN_CONF, lport=b["legacy"].port, sport=b["service"].port)
+    res = ngx.pipeline(["/chain/%d" % i for i in range(4)]
+                       + ["/sorry/%d" % i for i in range(3)])
+    assert [r[0] for r in res] == [200] * 4 + [503] * 3
+    assert res[0][2] == b"last resort" and res[4][2] == b"sorry"
+    assert b["legacy"].hits == 4 and b["service"].hits == 7
+
+    for name, n in (("/chain/", 4), ("/sorry/", 3)):
+        r = settled(ngx, name, 2 * n)
+        s, l = r["targets"]["service"], r["targets"]["legacy"]
+        assert s["requests"] == n and s["responses"]["5xx"] == n, r
+        assert sum(s["responses"].values()) == n
+        assert s["upstream_response_seconds"]["count"] == n
+        assert l["requests"] == 0 and sum(l["responses"].values()) == 0
+        assert r["fallbacks"] == n
