@@ -117,7 +117,7 @@ typedef struct {
     uint64_t        next;        /* next sequence to hand out, from 1 */
     uint64_t        done;        /* 1..done delivered */
     uint64_t        failed;      /* first failed sequence, 0: none */
-    char            failed_why[256];
+    char            failed_why[1024];
     uint64_t       *bits;
     uint64_t        nbits;       /* power of two */
 
