@@ -543,8 +543,10 @@ static int
 cdc_run_ddl(void *data, const char *db, const char *sql, size_t len,
     const cdc_stream_pos_t *pos)
 {
-    cdc_log_info("ddl in %s at %s:%" PRIu64 ": %.*s", db, pos->file,
-                 pos->pos, (int) (len > 200 ? 200 : len), sql);
+    /* db is the session's default database, "" when it had none */
+    cdc_log_info("ddl%s%s at %s:%" PRIu64 ": %.*s", db[0] ? " in " : "",
+                 db, pos->file, pos->pos, (int) (len > 200 ? 200 : len),
+                 sql);
     return 0;
 }
 
