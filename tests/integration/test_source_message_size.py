@@ -1,22 +1,24 @@
 """A row bigger than Kafka takes: `run` stops naming its size, table, key
 and binlog position, checkpoints nothing past it (every restart stops
 there again, nothing is skipped), and goes on once [kafka]
-max_message_bytes allows it.  The dev broker (librdkafka's mock cluster)
+max_message_bytes allows it, through `sink` too.  The dev broker (librdkafka's mock cluster)
 takes such messages: the limit that bites first is the producer's
 message.max.bytes, librdkafka's default 1,000,000 bytes, hit by rows of
 about 730 KB of BLOB (base64 in the JSON makes them a third bigger)."""
 
 import base64
+import hashlib
 import os
 import re
 
+import sink_support as ss
 from source_lib import Bridge, read_all, setup_source
 
 BIG = 800 * 1024
 
 
 def test_big_row_stops_with_its_name_then_passes_when_allowed(
-        mariadb, devkafka, tmp_path):
+        mariadb, devkafka, postgres, tmp_path):
     setup_source(mariadb, "CREATE TABLE big (id INT PRIMARY KEY, "
                           "b LONGBLOB);")
     b = Bridge(tmp_path / "run", mariadb, devkafka)
@@ -61,6 +63,24 @@ def test_big_row_stops_with_its_name_then_passes_when_allowed(
     assert sorted(after) == [1, 2, 3], got
     assert base64.b64decode(after[2]) == blob
     assert not b.sanitizer_reports()
+
+    # the sink's consumer takes the same limit: the row lands whole
+    postgres.create_db("orders")
+    env = ss.env_for(devkafka, postgres, mariadb=mariadb,
+                     tables="shop.big=public.big", create_tables="yes",
+                     lag_file=str(tmp_path / "lag"))
+    env["CDC_KAFKA_TOPIC_PREFIX"] = "monolith"
+    env["CDC_KAFKA_MAX_MESSAGE_BYTES"] = "4m"
+    sink = ss.Sink(tmp_path / "sink", env).start()
+    try:
+        ss.wait_rows(postgres, "SELECT id, length(b), md5(b) FROM "
+                     "public.big ORDER BY id",
+                     [(1, 5, hashlib.md5(b"small").hexdigest()),
+                      (2, BIG, hashlib.md5(blob).hexdigest()),
+                      (3, 5, hashlib.md5(b"after").hexdigest())],
+                     sink=sink, timeout=90)
+    finally:
+        assert sink.stop() == 0, sink.output()
 
 
 def test_check_config_prints_max_message_bytes(tmp_path):
