@@ -99,3 +99,36 @@ def test_check_config_prints_max_message_bytes(tmp_path):
     p = subprocess.run([harness.bridge_path(), "check-config", "-c", CONF],
                        env=env, capture_output=True, text=True, timeout=30)
     assert p.returncode == 1 and '"999"' in p.stderr, p.stderr
+
+
+def test_broker_refusal_is_named_and_nothing_is_lost(mariadb, devkafka,
+                                                      tmp_path):
+    """A broker whose message.max.bytes is lower refuses the message in
+    its answer: the delivery report names the same things.  The dev broker
+    has no size limit, so its answer is injected (push-errors)."""
+    setup_source(mariadb, "CREATE TABLE big (id INT PRIMARY KEY, "
+                          "b LONGBLOB);")
+    b = Bridge(tmp_path / "run", mariadb, devkafka)
+    b.start()
+    try:
+        b.wait_status(lambda s: s["phase"] == "streaming")
+        mariadb.sql("INSERT INTO shop.big VALUES (1, 'a')")
+        read_all(devkafka, "monolith.shop.big", expect=1)
+        assert devkafka.command("push-errors Produce "
+                                "MSG_SIZE_TOO_LARGE").startswith("ok")
+        mariadb.sql("INSERT INTO shop.big VALUES (2, 'b')")
+        b.proc.wait(timeout=60)
+    finally:
+        b.stop()
+    assert b.proc.returncode == 1, b.log()
+    assert re.search(r"event too big for Kafka, refused by the broker: "
+                     r"table shop\.big, key \{\"id\":2\}, \d+ bytes .*"
+                     r"binlog binlog\.\d+:\d+", b.log()), b.log()
+
+    # the row was not checkpointed past: the next start sends it
+    b.start()
+    try:
+        got = read_all(devkafka, "monolith.shop.big", expect=2)
+    finally:
+        assert b.stop() == 0, b.log()
+    assert sorted(v["after"]["id"] for _k, v, _p in got) == [1, 2]
