@@ -45,7 +45,8 @@ typedef enum {
     CDC_T_ENUM,
     CDC_T_LEVEL,
     CDC_T_LISTEN,
-    CDC_T_SECRET
+    CDC_T_SECRET,
+    CDC_T_SIZE                          /* bytes, in an int */
 } cdc_conf_type_t;
 
 
@@ -235,6 +236,13 @@ static const cdc_conf_key_t  cdc_conf_keys[] = {
       "bytes produced but not yet acknowledged before the source waits "
       "(back-pressure): 512k, 64m, 1g" },
 
+    { "kafka", "max_message_bytes", CDC_T_SIZE, 1000, 1000000000,
+      "1000000", SRC(max_message_bytes), 0, 0, NULL,
+      "largest event (key + value + framing) the producer sends, its "
+      "message.max.bytes; a bigger row stops `run` naming it.  The "
+      "brokers' message.max.bytes / topics' max.message.bytes must "
+      "allow as much (see Message size)" },
+
     { "kafka", "linger", CDC_T_DURATION, 0, 900 * 1000, "5ms",
       SRC(linger_ms), 0, 0, NULL,
       "how long the producer waits to fill a batch" },
@@ -364,7 +372,7 @@ cdc_conf_type_name(cdc_conf_type_t t)
     static const char *const  names[] = {
         "string", "integer", "integer", "boolean", "duration", "size",
         "list", "table map", "column map", "choice", "log level",
-        "host:port", "file"
+        "host:port", "file", "size"
     };
 
     return names[t];
@@ -1164,6 +1172,23 @@ cdc_conf_set(cdc_config_t *cf, const cdc_conf_key_t *k, int service,
         if (n < k->min || n > k->max) {
             return cdc_error(err, errlen, "bad value \"%s\" for %s "
                              "(%lldk..%lldk)", value, k->name,
+                             (long long) k->min, (long long) k->max);
+        }
+
+        *(int *) field = (int) n;
+
+        return 0;
+
+    case CDC_T_SIZE:
+        if (cdc_parse_size(value, &n) != 0) {
+            return cdc_error(err, errlen, "bad size \"%s\" for %s "
+                             "(bytes, or with k, m: 1000000, 4m)", value,
+                             k->name);
+        }
+
+        if (n < k->min || n > k->max) {
+            return cdc_error(err, errlen, "bad value \"%s\" for %s "
+                             "(%lld..%lld bytes)", value, k->name,
                              (long long) k->min, (long long) k->max);
         }
 
@@ -2501,6 +2526,17 @@ cdc_conf_print_value(const cdc_config_t *cf, const cdc_conf_key_t *k,
         }
         break;
 
+    case CDC_T_SIZE:
+        n = (size_t) *(const int *) field;
+        if (n % (1024 * 1024) == 0) {
+            fprintf(out, "%zum", n / (1024 * 1024));
+        } else if (n % 1024 == 0) {
+            fprintf(out, "%zuk", n / 1024);
+        } else {
+            fprintf(out, "%zu", n);
+        }
+        break;
+
     case CDC_T_LEVEL:
         fprintf(out, "%s", (const char *[]) { "error", "warn", "info",
                 "debug" }[*(const int *) field & 3]);
@@ -2662,7 +2698,9 @@ cdc_config_print_keys(FILE *out)
 
         bounds[0] = '\0';
 
-        if (k->type == CDC_T_INT || k->type == CDC_T_UINT32) {
+        if (k->type == CDC_T_INT || k->type == CDC_T_UINT32
+            || k->type == CDC_T_SIZE)
+        {
             (void) snprintf(bounds, sizeof(bounds), " %lld..%lld",
                             (long long) k->min, (long long) k->max);
 

@@ -94,6 +94,7 @@ typedef struct {
     char   *sasl_password;              /* from sasl_password_file or env */
     char   *ssl_ca;
     int     max_inflight_kb;            /* producer queue bound */
+    int     max_message_bytes;          /* message.max.bytes */
     int     linger_ms;
     int     message_timeout_ms;         /* 0: retry until delivered */
     char   *compression;                /* none, gzip, snappy, lz4, zstd */

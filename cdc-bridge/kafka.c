@@ -76,10 +76,20 @@ static int
 cdc_kafka_common(rd_kafka_conf_t *conf, const cdc_config_t *cf, char *err,
     size_t errlen)
 {
+    char  num[32];
+
+    /* the producer refuses bigger messages itself (MSG_SIZE_TOO_LARGE);
+       a consumer grows fetch.max.bytes to it, so it can read them */
+    (void) snprintf(num, sizeof(num), "%d",
+                    cf->max_message_bytes > 0 ? cf->max_message_bytes
+                                              : 1000000);
+
     if (cdc_kafka_conf_set(conf, "bootstrap.servers", cf->brokers, err,
                            errlen) != 0
         || cdc_kafka_conf_set(conf, "client.id", CDC_KAFKA_CLIENT_ID, err,
-                              errlen) != 0)
+                              errlen) != 0
+        || cdc_kafka_conf_set(conf, "message.max.bytes", num, err, errlen)
+           != 0)
     {
         return -1;
     }
@@ -239,9 +249,14 @@ cdc_kafka_produce(rd_kafka_t *rk, const char *topic, const void *key,
             return 0;
         }
 
+        if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+            return cdc_error(err, errlen, "kafka: %zu bytes is over the "
+                             "producer's message.max.bytes: %s",
+                             klen + vlen, rd_kafka_err2str(e));
+        }
+
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            return cdc_error(err, errlen, "kafka: produce to %s: %s", topic,
-                             rd_kafka_err2str(e));
+            return cdc_error(err, errlen, "kafka: %s", rd_kafka_err2str(e));
         }
 
         if (stop && *stop) {

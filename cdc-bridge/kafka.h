@@ -4,6 +4,9 @@
  *
  * Producer settings (callers may override through extra):
  *   bootstrap.servers             [kafka] brokers
+ *   message.max.bytes             [kafka] max_message_bytes (producer
+ *                                 and consumer: the consumer's
+ *                                 fetch.max.bytes grows to it)
  *   enable.idempotence            true (so acks=all, retries unbounded,
  *                                 order kept per partition)
  *   acks                          all
@@ -80,7 +83,8 @@ rd_kafka_t *cdc_kafka_producer_new(const cdc_config_t *cf,
  * queue is full it serves delivery reports (rd_kafka_poll 100 ms) and
  * retries until it fits or *stop becomes non-zero (stop may be NULL).
  * msg_opaque reaches the delivery report as msg->_private.  Returns 0, or
- * -1 with the reason in err (stop: "stopped").
+ * -1 with the reason in err, which does not repeat the topic (stop:
+ * "stopped").
  */
 int cdc_kafka_produce(rd_kafka_t *rk, const char *topic, const void *key,
     size_t klen, const void *value, size_t vlen, void *msg_opaque,

@@ -411,6 +411,9 @@ cdc_binlog_table_t *cdc_binlog_table_parse(const cdc_binlog_event_t *ev,
 
 void cdc_binlog_table_free(cdc_binlog_table_t *t);
 
+/* 1 when t is a MariaDB SEQUENCE (its state row), by its column names */
+int cdc_binlog_table_is_sequence(const cdc_binlog_table_t *t);
+
 /* true for the types SIGNEDNESS covers */
 int cdc_binlog_type_is_numeric(unsigned type);
 

@@ -93,6 +93,37 @@ cdc_bl_strndup(cdc_binlog_table_t *t, const uint8_t *s, size_t n)
 }
 
 
+/*
+ * MariaDB writes a SEQUENCE's state as a row of a table with exactly these
+ * columns (one insert per cache refill or SETVAL); the TABLE_MAP has no
+ * flag for it, so the column names (binlog_row_metadata=FULL) tell.
+ */
+int
+cdc_binlog_table_is_sequence(const cdc_binlog_table_t *t)
+{
+    unsigned  i;
+
+    static const char *const  cols[] = {
+        "next_not_cached_value", "minimum_value", "maximum_value",
+        "start_value", "increment", "cache_size", "cycle_option",
+        "cycle_count"
+    };
+
+    if (!t->have_names || t->ncols != sizeof(cols) / sizeof(cols[0])) {
+        return 0;
+    }
+
+    for (i = 0; i < t->ncols; i++) {
+        if (t->cols[i].name == NULL || strcmp(t->cols[i].name, cols[i]) != 0)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 void
 cdc_binlog_table_free(cdc_binlog_table_t *t)
 {

@@ -1042,6 +1042,15 @@ done:
     free(s->params);
     free(s->sql.p);
 
+    if (s->arrays) {
+        size_t  i;
+
+        for (i = 0; i < s->narrays; i++) {
+            free(s->arrays[i].p);
+        }
+        free(s->arrays);
+    }
+
     if (s->metrics) {
         cdc_metrics_destroy(s->metrics);
     }

@@ -8,6 +8,7 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,30 +215,66 @@ cdc_acks_advance(cdc_acks_t *a)
 
 /* -------------------------------------------------------- file */
 
+/*
+ * A position object, strictly: a wrong type or value is an error naming
+ * it, never a default that would replay from the start of a file.
+ */
 static int
-cdc_ckpt_pos_from(json_t *o, cdc_src_pos_t *pos)
+cdc_ckpt_pos_from(json_t *o, const char *name, cdc_src_pos_t *pos,
+    char *err, size_t errlen)
 {
-    json_t  *v;
+    char     why[512], *text;
+    json_t  *f, *p, *g;
 
     memset(pos, 0, sizeof(*pos));
 
-    if (!json_is_object(o)) {
+    if (o == NULL) {
         return 0;
     }
 
-    v = json_object_get(o, "file");
-    if (json_is_string(v)) {
-        snprintf(pos->file, sizeof(pos->file), "%s", json_string_value(v));
+    f = json_object_get(o, "file");
+    p = json_object_get(o, "pos");
+    g = json_object_get(o, "gtid");
+
+    if (!json_is_object(o) || (f && !json_is_string(f))
+        || (g && !json_is_string(g)) || (p && !json_is_integer(p))
+        || (f && json_string_length(f) >= sizeof(pos->file))
+        || (g && json_string_length(g) >= sizeof(pos->gtid)))
+    {
+        text = json_dumps(o, JSON_ENCODE_ANY | JSON_COMPACT);
+        (void) cdc_error(err, errlen, "%s %.300s: expected {\"file\": "
+                         "string, \"pos\": integer, \"gtid\": string}",
+                         name, text ? text : "?");
+        free(text);
+        return -1;
     }
 
-    v = json_object_get(o, "pos");
-    if (json_is_integer(v)) {
-        pos->pos = (uint64_t) json_integer_value(v);
+    if (f) {
+        snprintf(pos->file, sizeof(pos->file), "%s", json_string_value(f));
     }
 
-    v = json_object_get(o, "gtid");
-    if (json_is_string(v)) {
-        snprintf(pos->gtid, sizeof(pos->gtid), "%s", json_string_value(v));
+    if (g) {
+        snprintf(pos->gtid, sizeof(pos->gtid), "%s", json_string_value(g));
+    }
+
+    if (p && json_integer_value(p) < 0) {
+        return cdc_error(err, errlen, "%s: \"pos\": %" JSON_INTEGER_FORMAT
+                         " is negative", name, json_integer_value(p));
+    }
+
+    pos->pos = p ? (uint64_t) json_integer_value(p) : 0;
+
+    if (pos->file[0]
+        && cdc_source_binlog_pos_check(pos->file, p ? pos->pos : 0, why,
+                                       sizeof(why)) != 0)
+    {
+        return cdc_error(err, errlen, "%s: %s", name, why);
+    }
+
+    if (pos->gtid[0]
+        && cdc_source_gtid_check(pos->gtid, why, sizeof(why)) != 0)
+    {
+        return cdc_error(err, errlen, "%s: %s", name, why);
     }
 
     return 0;
@@ -286,9 +323,10 @@ int
 cdc_checkpoint_load(const char *dir, cdc_checkpoint_t *ck, char *err,
     size_t errlen)
 {
-    char          path[4096];
+    char          path[4096], why[1024];
     json_t       *root, *snap, *v;
     const char   *state;
+    struct stat   st;
     json_error_t  jerr;
 
     memset(ck, 0, sizeof(*ck));
@@ -299,11 +337,29 @@ cdc_checkpoint_load(const char *dir, cdc_checkpoint_t *ck, char *err,
         return cdc_error(err, errlen, "checkpoint dir \"%s\" too long", dir);
     }
 
-    if (access(path, F_OK) != 0) {
+    if (stat(dir, &st) != 0) {
+        return cdc_error(err, errlen, "checkpoint dir \"%s\": %s", dir,
+                         strerror(errno));
+    }
+
+    if (!S_ISDIR(st.st_mode)) {
+        return cdc_error(err, errlen, "checkpoint dir \"%s\" is not a "
+                         "directory", dir);
+    }
+
+    if (stat(path, &st) != 0) {
         if (errno == ENOENT) {
             return 0;
         }
         return cdc_error(err, errlen, "%s: %s", path, strerror(errno));
+    }
+
+    /* a directory or a FIFO there would fail every later write (or
+       block): refuse it now, by name */
+    if (!S_ISREG(st.st_mode)) {
+        return cdc_error(err, errlen, "%s is not a regular file (%s): "
+                         "remove or rename it", path,
+                         S_ISDIR(st.st_mode) ? "a directory" : "not a file");
     }
 
     root = json_load_file(path, 0, &jerr);
@@ -319,7 +375,12 @@ cdc_checkpoint_load(const char *dir, cdc_checkpoint_t *ck, char *err,
                          path);
     }
 
-    cdc_ckpt_pos_from(json_object_get(root, "position"), &ck->pos);
+    if (cdc_ckpt_pos_from(json_object_get(root, "position"), "position",
+                          &ck->pos, why, sizeof(why)) != 0)
+    {
+        json_decref(root);
+        return cdc_error(err, errlen, "%s: bad checkpoint: %s", path, why);
+    }
 
     v = json_object_get(root, "updated_ms");
     ck->updated_ms = json_is_integer(v) ? json_integer_value(v) : 0;
@@ -335,7 +396,16 @@ cdc_checkpoint_load(const char *dir, cdc_checkpoint_t *ck, char *err,
             ck->snap_state = CDC_SNAP_DONE;
         }
 
-        cdc_ckpt_pos_from(json_object_get(snap, "position"), &ck->snap_pos);
+        if (cdc_ckpt_pos_from(json_object_get(snap, "position"),
+                              "snapshot position", &ck->snap_pos, why,
+                              sizeof(why)) != 0)
+        {
+            json_decref(root);
+            cdc_checkpoint_free(ck);
+            return cdc_error(err, errlen, "%s: bad checkpoint: %s", path,
+                             why);
+        }
+
         ck->snap_done = cdc_ckpt_strings(json_object_get(snap, "done"),
                                          &ck->snap_ndone);
 

@@ -4,6 +4,7 @@
  * in one go.
  */
 
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,8 +135,12 @@ cdc_check_has_grant(MYSQL *mysql, const char *priv, int *has, char *err,
 }
 
 
-/* SELECT on one pattern's tables: a cheap query that needs the grant */
-static void
+/*
+ * SELECT on one pattern's tables: a cheap query that needs the grant.
+ * 1 when it reported a problem (then the pattern's tables may be hidden
+ * from information_schema too).
+ */
+static int
 cdc_check_select(MYSQL *mysql, const char *pattern, const char *user,
     cdc_problems_t *p)
 {
@@ -146,12 +151,12 @@ cdc_check_select(MYSQL *mysql, const char *pattern, const char *user,
 
     dot = strchr(pattern, '.');
     if (dot == NULL) {
-        return;
+        return 0;
     }
 
     dlen = (size_t) (dot - pattern);
     if (dlen == 0 || dlen >= sizeof(db) || strlen(dot + 1) >= sizeof(tbl)) {
-        return;
+        return 0;
     }
 
     memcpy(db, pattern, dlen);
@@ -159,7 +164,7 @@ cdc_check_select(MYSQL *mysql, const char *pattern, const char *user,
     snprintf(tbl, sizeof(tbl), "%s", dot + 1);
 
     if (strpbrk(db, "*?[") != NULL) {
-        return;
+        return 0;
     }
 
     mysql_real_escape_string(mysql, edb, db, strlen(db));
@@ -184,19 +189,19 @@ cdc_check_select(MYSQL *mysql, const char *pattern, const char *user,
 
         if (e == 1146 || e == 1049) {
             /* no such table (yet): nothing to read, not a grant problem */
-            return;
+            return 0;
         }
 
         if (e == 1142 || e == 1044 || e == 1143) {
             cdc_problem(p, "user \"%s\" lacks SELECT on %s: run GRANT "
                         "SELECT ON `%s`.* TO '%s'@'%%'", user, pattern, db,
                         user);
-            return;
+            return 1;
         }
 
         cdc_problem(p, "checking SELECT on %s: %s (%u)", pattern,
                     mysql_error(mysql), e);
-        return;
+        return 1;
     }
 
     {
@@ -204,17 +209,226 @@ cdc_check_select(MYSQL *mysql, const char *pattern, const char *user,
 
         res = mysql_store_result(mysql);
         if (res == NULL) {
-            return;
+            return 0;
         }
 
         if (strpbrk(tbl, "*?[") != NULL && mysql_num_rows(res) == 0) {
             cdc_problem(p, "user \"%s\" lacks SELECT on %s: run GRANT "
                         "SELECT ON `%s`.* TO '%s'@'%%'", user, pattern, db,
                         user);
+            mysql_free_result(res);
+            return 1;
         }
 
         mysql_free_result(res);
     }
+
+    return 0;
+}
+
+
+/* ------------------------------------------------------ table patterns */
+
+typedef struct {
+    char   *db;
+    char   *name;
+    int     table;                      /* BASE TABLE / SYSTEM VERSIONED */
+} cdc_check_obj_t;
+
+
+static void
+cdc_check_objs_free(cdc_check_obj_t *o, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        free(o[i].db);
+        free(o[i].name);
+    }
+
+    free(o);
+}
+
+
+/* every table, view and sequence the user can see; db "" with a name NULL
+   for a database with nothing in it */
+static int
+cdc_check_objs(MYSQL *mysql, cdc_check_obj_t **out, size_t *n, char *err,
+    size_t errlen)
+{
+    MYSQL_RES        *res;
+    MYSQL_ROW         row;
+    cdc_check_obj_t  *o, *no;
+    size_t            cap;
+
+    *out = NULL;
+    *n = 0;
+
+    if (mysql_query(mysql, "SELECT s.SCHEMA_NAME, t.TABLE_NAME, "
+                    "t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') "
+                    "FROM information_schema.SCHEMATA s LEFT JOIN "
+                    "information_schema.TABLES t ON t.TABLE_SCHEMA = "
+                    "s.SCHEMA_NAME WHERE s.SCHEMA_NAME NOT IN ('mysql', "
+                    "'information_schema', 'performance_schema', 'sys') "
+                    "ORDER BY 1, 2") != 0
+        || (res = mysql_store_result(mysql)) == NULL)
+    {
+        return cdc_error(err, errlen, "listing tables: %s (%u)",
+                         mysql_error(mysql), mysql_errno(mysql));
+    }
+
+    o = NULL;
+    cap = 0;
+
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            no = realloc(o, cap * sizeof(*o));
+            if (no == NULL) {
+                break;
+            }
+            o = no;
+        }
+
+        o[*n].db = strdup(row[0] ? row[0] : "");
+        o[*n].name = row[1] ? strdup(row[1]) : NULL;
+        o[*n].table = row[2] && strcmp(row[2], "1") == 0;
+
+        if (o[*n].db == NULL || (row[1] && o[*n].name == NULL)) {
+            free(o[*n].db);
+            free(o[*n].name);
+            break;
+        }
+        (*n)++;
+    }
+
+    if (row != NULL) {
+        mysql_free_result(res);
+        cdc_check_objs_free(o, *n);
+        *n = 0;
+        return cdc_error(err, errlen, "listing tables: out of memory");
+    }
+
+    mysql_free_result(res);
+    *out = o;
+
+    return 0;
+}
+
+
+/* "(shop has: order_items, orders)" or "(no database shpo)" */
+static void
+cdc_check_pattern_hint(const char *pattern, const cdc_check_obj_t *o,
+    size_t n, char *buf, size_t len)
+{
+    size_t       i, used, dlen, shown;
+    const char  *dot;
+    int          w, known;
+
+    buf[0] = '\0';
+    dot = strchr(pattern, '.');
+
+    if (dot == NULL || strpbrk(pattern, "*?[") != NULL || len < 8) {
+        return;
+    }
+
+    dlen = (size_t) (dot - pattern);
+    known = 0;
+    shown = 0;
+    used = 0;
+
+    for (i = 0; i < n; i++) {
+        if (strlen(o[i].db) != dlen || strncmp(o[i].db, pattern, dlen) != 0)
+        {
+            continue;
+        }
+
+        known = 1;
+
+        if (o[i].name && !o[i].table && strcmp(o[i].name, dot + 1) == 0) {
+            (void) snprintf(buf, len, " (a view or sequence: no rows to "
+                            "stream)");
+            return;
+        }
+
+        if (o[i].name == NULL || !o[i].table || used + 64 > len) {
+            continue;
+        }
+
+        w = snprintf(buf + used, len - used, "%s%s", shown ? ", "
+                     : " (the tables there: ", o[i].name);
+        if (w > 0 && (size_t) w < len - used) {
+            used += (size_t) w;
+            shown++;
+        }
+    }
+
+    if (shown) {
+        (void) snprintf(buf + used, len - used, ")");
+
+    } else if (!known) {
+        (void) snprintf(buf, len, " (no database \"%.*s\")", (int) dlen,
+                        pattern);
+    }
+}
+
+
+/*
+ * Each [source] tables pattern must match a table: one that matches
+ * nothing is a typo (or a dropped table), and a snapshot taken without
+ * it would be recorded as complete.  The exception is "db.*" on an
+ * existing database: its tables may all come later, and then arrive
+ * whole through the binlog.
+ */
+static void
+cdc_check_patterns(MYSQL *mysql, const cdc_config_t *cf,
+    const unsigned char *skip, cdc_problems_t *p)
+{
+    char              name[520], hint[400], err[300];
+    size_t            i, j, n, plen;
+    const char       *pat;
+    cdc_check_obj_t  *o;
+
+    if (cdc_check_objs(mysql, &o, &n, err, sizeof(err)) != 0) {
+        cdc_problem(p, "%s", err);
+        return;
+    }
+
+    for (i = 0; i < cf->src_ntables; i++) {
+        pat = cf->src_tables[i];
+        plen = strlen(pat);
+
+        if (skip[i]) {
+            continue;
+        }
+
+        for (j = 0; j < n; j++) {
+            if (o[j].name && o[j].table) {
+                (void) snprintf(name, sizeof(name), "%s.%s", o[j].db,
+                                o[j].name);
+                if (fnmatch(pat, name, 0) == 0) {
+                    break;
+                }
+            }
+
+            if (plen > 2 && strcmp(pat + plen - 2, ".*") == 0) {
+                (void) snprintf(name, sizeof(name), "%.*s", (int) plen - 2,
+                                pat);
+                if (fnmatch(name, o[j].db, 0) == 0) {
+                    break;
+                }
+            }
+        }
+
+        if (j == n) {
+            cdc_check_pattern_hint(pat, o, n, hint, sizeof(hint));
+            cdc_problem(p, "[source] tables \"%s\" matches no table on "
+                        "the source%s: fix or remove the pattern", pat,
+                        hint);
+        }
+    }
+
+    cdc_check_objs_free(o, n);
 }
 
 
@@ -223,6 +437,7 @@ cdc_source_check_conn(MYSQL *mysql, const cdc_config_t *cf, char *err,
     size_t errlen)
 {
     char            v[5][64], version[64];
+    unsigned char  *skip;
     int             has, mariadb;
     size_t          i;
     const char     *user;
@@ -317,9 +532,18 @@ cdc_source_check_conn(MYSQL *mysql, const cdc_config_t *cf, char *err,
         }
     }
 
-    for (i = 0; i < cf->src_ntables; i++) {
-        cdc_check_select(mysql, cf->src_tables[i], user, &p);
+    skip = calloc(cf->src_ntables + 1, 1);
+    if (skip == NULL) {
+        return cdc_error(err, errlen, "out of memory");
     }
+
+    for (i = 0; i < cf->src_ntables; i++) {
+        skip[i] = (unsigned char) cdc_check_select(mysql, cf->src_tables[i],
+                                                   user, &p);
+    }
+
+    cdc_check_patterns(mysql, cf, skip, &p);
+    free(skip);
 
     if (!mariadb) {
         cdc_log_info("source is %s: GTID start (uuid:n) is not supported, "

@@ -260,12 +260,125 @@ cdc_source_current_pos(MYSQL *mysql, cdc_src_pos_t *pos, char *err,
 }
 
 
+/* one unsigned decimal number, no sign or blank, at most max */
+static const char *
+cdc_source_num(const char *p, uint64_t max, uint64_t *out)
+{
+    uint64_t  n;
+
+    if (!isdigit((unsigned char) *p)) {
+        return NULL;
+    }
+
+    for (n = 0; isdigit((unsigned char) *p); p++) {
+        if (n > (max - (uint64_t) (*p - '0')) / 10) {
+            return NULL;                        /* overflow */
+        }
+        n = n * 10 + (uint64_t) (*p - '0');
+    }
+
+    *out = n;
+
+    return p;
+}
+
+
+int
+cdc_source_gtid_check(const char *s, char *err, size_t errlen)
+{
+    size_t       n, i;
+    uint64_t     v[3], domains[64];
+    const char  *p, *q;
+
+    n = 0;
+    p = s;
+
+    for ( ;; ) {
+        while (*p == ' ') {
+            p++;
+        }
+
+        if (*p == ',' || *p == '\0') {
+            return cdc_error(err, errlen, "GTID list \"%s\" has an empty "
+                             "item", s);
+        }
+
+        q = cdc_source_num(p, UINT32_MAX, &v[0]);
+        q = q && *q == '-' ? cdc_source_num(q + 1, UINT32_MAX, &v[1]) : NULL;
+        q = q && *q == '-' ? cdc_source_num(q + 1, UINT64_MAX, &v[2]) : NULL;
+
+        if (q == NULL) {
+            q = strchr(p, ',');
+            return cdc_error(err, errlen, "GTID \"%.*s\" in \"%s\" is not "
+                             "domain-server-sequence (0-1-42; domain and "
+                             "server below 2^32, sequence below 2^64)",
+                             q ? (int) (q - p) : (int) strlen(p), p, s);
+        }
+
+        for (i = 0; i < n && i < 64; i++) {
+            if (domains[i] == v[0]) {
+                return cdc_error(err, errlen, "GTID list \"%s\" names "
+                                 "domain %" PRIu64 " twice", s, v[0]);
+            }
+        }
+
+        if (n < 64) {
+            domains[n] = v[0];
+        }
+        n++;
+
+        while (*q == ' ') {
+            q++;
+        }
+
+        if (*q == '\0') {
+            return 0;
+        }
+
+        if (*q != ',') {
+            return cdc_error(err, errlen, "GTID list \"%s\": unexpected "
+                             "\"%c\" after \"%.*s\"", s, *q, (int) (q - p),
+                             p);
+        }
+
+        p = q + 1;
+    }
+}
+
+
+int
+cdc_source_binlog_pos_check(const char *file, uint64_t pos, char *err,
+    size_t errlen)
+{
+    const char  *p;
+
+    if (file[0] == '\0') {
+        return cdc_error(err, errlen, "empty binlog file name");
+    }
+
+    for (p = file; *p; p++) {
+        if ((unsigned char) *p <= ' ' || *p == '/' || *p == ':') {
+            return cdc_error(err, errlen, "binlog file name \"%s\" has "
+                             "\"%c\"", file, *p);
+        }
+    }
+
+    /* COM_BINLOG_DUMP carries 32 bits: a bigger pos would wrap */
+    if (pos < 4 || pos > UINT32_MAX) {
+        return cdc_error(err, errlen, "binlog position %" PRIu64 " in %s "
+                         "is out of range (4..4294967295)", pos, file);
+    }
+
+    return 0;
+}
+
+
 int
 cdc_source_parse_pos(const char *s, cdc_src_pos_t *pos, char *err,
     size_t errlen)
 {
-    const char  *p, *colon;
-    char        *end;
+    char         why[512];
+    const char  *p, *colon, *end;
     int          gtid;
 
     memset(pos, 0, sizeof(*pos));
@@ -299,30 +412,46 @@ cdc_source_parse_pos(const char *s, cdc_src_pos_t *pos, char *err,
         if (strlen(s) >= sizeof(pos->gtid)) {
             return cdc_error(err, errlen, "start \"%.40s...\" too long", s);
         }
+
+        if (cdc_source_gtid_check(s, why, sizeof(why)) != 0) {
+            return cdc_error(err, errlen, "invalid start position \"%s\": "
+                             "%s", s, why);
+        }
+
         snprintf(pos->gtid, sizeof(pos->gtid), "%s", s);
         return 0;
     }
 
     if (colon && colon != s) {
-        errno = 0;
-        pos->pos = strtoull(colon + 1, &end, 10);
+        end = cdc_source_num(colon + 1, UINT64_MAX, &pos->pos);
 
-        if (errno == 0 && end != colon + 1 && *end == '\0') {
-            if ((size_t) (colon - s) >= sizeof(pos->file)) {
-                return cdc_error(err, errlen, "start \"%s\": file name "
-                                 "too long", s);
-            }
-
-            memcpy(pos->file, s, (size_t) (colon - s));
-            pos->file[colon - s] = '\0';
-
-            if (pos->pos < 4) {
-                return cdc_error(err, errlen, "start \"%s\": position "
-                                 "must be at least 4", s);
-            }
-
-            return 0;
+        if (end == NULL || *end != '\0') {
+            return cdc_error(err, errlen, "invalid start position \"%s\": "
+                             "\"%s\" is not a binlog position (a number "
+                             "4..4294967295)", s, colon + 1);
         }
+
+        if ((size_t) (colon - s) >= sizeof(pos->file)) {
+            return cdc_error(err, errlen, "start \"%s\": file name too "
+                             "long", s);
+        }
+
+        memcpy(pos->file, s, (size_t) (colon - s));
+        pos->file[colon - s] = '\0';
+
+        if (pos->pos < 4) {
+            return cdc_error(err, errlen, "start \"%s\": position must be "
+                             "at least 4", s);
+        }
+
+        if (cdc_source_binlog_pos_check(pos->file, pos->pos, why,
+                                        sizeof(why)) != 0)
+        {
+            return cdc_error(err, errlen, "invalid start position \"%s\": "
+                             "%s", s, why);
+        }
+
+        return 0;
     }
 
     return cdc_error(err, errlen, "invalid start position \"%s\": expected "

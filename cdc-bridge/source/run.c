@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "commands.h"
 #include "config.h"
 #include "kafka.h"
@@ -51,20 +53,80 @@ cdc_run_signal(int signo)
 
 /* -------------------------------------------------------- kafka */
 
+/*
+ * "table shop.t, key {"id":1}, 1048710 bytes, binlog binlog.000001:1234
+ * gtid 0-1-5" for an event Kafka refused, read back from its envelope
+ * (only on that error path, so parsing a big value costs nothing).
+ */
+static void
+cdc_run_describe(const void *key, size_t klen, const void *value,
+    size_t vlen, char *buf, size_t len)
+{
+    json_t      *root, *src;
+    const char  *db, *table, *file, *gtid, *snap;
+
+    root = json_loadb(value, vlen, 0, NULL);
+    src = root ? json_object_get(root, "source") : NULL;
+
+    db = json_string_value(json_object_get(src, "db"));
+    table = json_string_value(json_object_get(src, "table"));
+    file = json_string_value(json_object_get(src, "file"));
+    gtid = json_string_value(json_object_get(src, "gtid"));
+    snap = json_string_value(json_object_get(src, "snapshot"));
+
+    snprintf(buf, len, "table %s.%s, key %.*s%s, %zu bytes (key %zu, "
+             "value %zu), %s %s:%" JSON_INTEGER_FORMAT "%s%s",
+             db ? db : "?", table ? table : "?",
+             (int) (klen > 200 ? 200 : klen), key ? (const char *) key : "",
+             klen > 200 ? "…" : "", klen + vlen, klen, vlen,
+             snap && strcmp(snap, "true") == 0 ? "snapshot row, snapshot at"
+                                               : "binlog",
+             file ? file : "?",
+             json_integer_value(json_object_get(src, "pos")),
+             gtid && gtid[0] ? " gtid " : "", gtid ? gtid : "");
+
+    json_decref(root);
+}
+
+
+static void
+cdc_run_too_big(const cdc_config_t *cf, const char *topic, const char *by,
+    const char *what)
+{
+    cdc_log_error("event too big for Kafka, refused by %s: %s, topic %s. "
+                  "Nothing past it is checkpointed, so every restart stops "
+                  "here again until the limits allow it: raise [kafka] "
+                  "max_message_bytes (now %d) and the brokers' "
+                  "message.max.bytes or the topic's max.message.bytes, "
+                  "and the consumers' limits (docs/cdc-bridge.md, Message "
+                  "size)", by, what, topic, cf->max_message_bytes);
+}
+
+
 static void
 cdc_run_dr(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
     cdc_run_t  *r;
     uint64_t    seq;
-    char        why[256];
+    char        why[1024], what[700];
 
     r = opaque;
     seq = (uint64_t) (uintptr_t) msg->_private;
 
     if (msg->err) {
-        snprintf(why, sizeof(why), "topic %s partition %d: %s",
+        cdc_run_describe(msg->key, msg->key_len, msg->payload, msg->len,
+                         what, sizeof(what));
+
+        if (msg->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
+            && !r->acks.failed)
+        {
+            cdc_run_too_big(r->cf, rd_kafka_topic_name(msg->rkt),
+                            "the broker", what);
+        }
+
+        snprintf(why, sizeof(why), "topic %s partition %d: %s: %s",
                  rd_kafka_topic_name(msg->rkt), (int) msg->partition,
-                 rd_kafka_err2str(msg->err));
+                 rd_kafka_err2str(msg->err), what);
         cdc_acks_delivered(&r->acks, seq, 0, why);
         return;
     }
@@ -164,7 +226,7 @@ cdc_run_produce(cdc_run_t *r, const char *db, const char *table,
     const char *topic, const char *key, size_t klen, const char *value,
     size_t vlen, char op)
 {
-    char              err[512];
+    char              err[512], what[700];
     uint64_t          seq;
     cdc_run_table_t  *t;
     int               i;
@@ -187,8 +249,17 @@ cdc_run_produce(cdc_run_t *r, const char *db, const char *table,
         /* never acknowledged: the tracker stops before it */
         cdc_acks_delivered(&r->acks, seq, 0, err);
 
-        if (!*r->stop) {
-            cdc_log_error("produce to %s: %s", topic, err);
+        if (*r->stop) {
+            return -1;
+        }
+
+        cdc_run_describe(key, klen, value, vlen, what, sizeof(what));
+
+        if (strstr(err, "message.max.bytes")) {
+            cdc_run_too_big(r->cf, topic, "the producer", what);
+
+        } else {
+            cdc_log_error("produce to %s: %s (%s)", topic, err, what);
         }
         return -1;
     }
@@ -472,8 +543,10 @@ static int
 cdc_run_ddl(void *data, const char *db, const char *sql, size_t len,
     const cdc_stream_pos_t *pos)
 {
-    cdc_log_info("ddl in %s at %s:%" PRIu64 ": %.*s", db, pos->file,
-                 pos->pos, (int) (len > 200 ? 200 : len), sql);
+    /* db is the session's default database, "" when it had none */
+    cdc_log_info("ddl%s%s at %s:%" PRIu64 ": %.*s", db[0] ? " in " : "",
+                 db, pos->file, pos->pos, (int) (len > 200 ? 200 : len),
+                 sql);
     return 0;
 }
 

@@ -62,8 +62,18 @@ int cdc_source_current_pos(MYSQL *mysql, cdc_src_pos_t *pos, char *err,
     size_t errlen);
 
 /* Parses a --start / [source] start value: "d-s-n[,...]", "file:pos",
- * "uuid:n" (MySQL, refused for now: see docs).  -1 with err. */
+ * "uuid:n" (MySQL, refused for now: see docs).  -1 with err naming the
+ * value: every number is range-checked (no wrap-around), empty list
+ * items, trailing separators and repeated domains are refused. */
 int cdc_source_parse_pos(const char *s, cdc_src_pos_t *pos, char *err,
+    size_t errlen);
+
+/* A MariaDB GTID list "d-s-n[,d-s-n…]" as @slave_connect_state takes it;
+ * -1 with the faulty item in err. */
+int cdc_source_gtid_check(const char *s, char *err, size_t errlen);
+
+/* A binlog file name and a position 4..2^32-1; -1 with err. */
+int cdc_source_binlog_pos_check(const char *file, uint64_t pos, char *err,
     size_t errlen);
 
 /* "gtid=... file=... pos=..." for logs */
@@ -107,7 +117,7 @@ typedef struct {
     uint64_t        next;        /* next sequence to hand out, from 1 */
     uint64_t        done;        /* 1..done delivered */
     uint64_t        failed;      /* first failed sequence, 0: none */
-    char            failed_why[256];
+    char            failed_why[1024];
     uint64_t       *bits;
     uint64_t        nbits;       /* power of two */
 

@@ -711,8 +711,10 @@ cdc_stream_table_map(cdc_stream_t *s, const cdc_binlog_event_t *ev,
     e->raw_len = ev->body_len;
     e->topic = topic.data;
     e->topic_len = topic.len;
-    e->wanted = s->o.filter == NULL
-                || s->o.filter(s->o.data, t->db, t->table);
+    /* a SEQUENCE's refills are no row changes: skipped (docs) */
+    e->wanted = !cdc_binlog_table_is_sequence(t)
+                && (s->o.filter == NULL
+                    || s->o.filter(s->o.data, t->db, t->table));
 
     if (t->ncols > s->vals_cap) {
         nb = realloc(s->before, sizeof(cdc_binlog_value_t) * t->ncols);

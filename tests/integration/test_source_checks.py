@@ -7,7 +7,7 @@ import subprocess
 
 import harness
 import pytest
-from source_lib import CONF, Bridge, bridge_env, setup_source
+from source_lib import CONF, Bridge, bridge_env, read_all, setup_source
 
 
 def check_config(mariadb, tmp_path, user="cdc"):
@@ -89,3 +89,53 @@ def test_missing_grant_is_named(mariadb, tmp_path, grant, missing):
     for text in (out, cout):
         assert 'user "weak" lacks %s' % missing in text, text
         assert "GRANT %s ON" % missing in text, text
+
+
+def test_pattern_matching_no_table_is_named(mariadb, devkafka, tmp_path):
+    """A [source] tables pattern that matches nothing is a typo (or a
+    dropped table): `run` refuses to start, `check-config --server` fails,
+    both naming each such pattern, and no snapshot is recorded as done
+    without it.  "db.*" on an existing, empty database is fine: its tables
+    come later, whole, through the binlog."""
+    setup_source(mariadb, "CREATE TABLE orders (id INT PRIMARY KEY); "
+                          "CREATE TABLE order_items (id INT PRIMARY KEY); "
+                          "CREATE SEQUENCE order_seq;")
+    mariadb.sql("INSERT INTO shop.orders VALUES (1), (2)")
+    mariadb.sql("CREATE DATABASE empty")
+    # the sample config's service maps shop.orders and shop.order_items
+    tables = ("shop.orders shop.order_items shop.ordrs other.* "
+              "shop.order_s* empty.* shop.order_seq")
+    b = Bridge(tmp_path / "b", mariadb, devkafka, tables=tables)
+    rc, out = b.run(timeout=60)
+    env = dict(b.env)
+    p = subprocess.run([harness.bridge_path(), "check-config", "-c", CONF,
+                        "--server", "--quiet"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert rc == 1, out
+    assert p.returncode == 1, p.stdout + p.stderr
+    for text in (out, p.stderr):
+        assert '[source] tables "shop.ordrs" matches no table on the ' \
+            'source (the tables there: ' in text, text
+        hint = text.split('"shop.ordrs"')[1].split(")")[0]
+        assert "order_items" in hint and "orders" in hint, text
+        assert '"other.*" matches no table on the source: fix or remove ' \
+            'the pattern' in text, text
+        assert '"shop.order_s*" matches no table' in text, text
+        # a sequence is no table: nothing to stream (see Sequences)
+        assert '"shop.order_seq" matches no table on the source (a view ' \
+            'or sequence: no rows to stream)' in text, text
+        assert '"shop.orders"' not in text and '"empty.*"' not in text, text
+    assert b.checkpoint() is None
+    assert "snapshot" not in out, out
+
+    # fixed: the table the typo missed is snapshotted
+    b.env["CDC_SOURCE_TABLES"] = "shop.orders shop.order_items empty.*"
+    b.start()
+    try:
+        got = read_all(devkafka, "monolith.shop.orders", expect=2)
+        b.wait_status(lambda s: s["phase"] == "streaming")
+    finally:
+        assert b.stop() == 0, b.log()
+    assert sorted(v["after"]["id"] for _k, v, _p in got) == [1, 2]
+    assert sorted(b.checkpoint()["snapshot"]["done"]) == [
+        "shop.order_items", "shop.orders"]

@@ -2,6 +2,9 @@
 after it; a start position the server has purged is a clear error, never
 a silent skip."""
 
+import os
+import subprocess
+
 import harness
 from source_lib import Bridge, read_all, setup_source
 
@@ -76,3 +79,56 @@ def test_purged_start_is_an_error(mariadb, devkafka, tmp_path):
         assert "Nothing was skipped" in out, out
         assert b.checkpoint() is None or \
             b.checkpoint()["position"]["file"] != current
+
+
+BAD_STARTS = ["0-1", "0-1-", "0-1-5,,", "0-1-18446744073709551616",
+              "binlog.000001:4294967300"]
+
+
+def test_malformed_start_is_refused_at_once(mariadb, tmp_path):
+    """Each value is refused while parsing, naming it, with a non-zero
+    exit: never handed to the server (which would refuse it on every
+    reconnect, for ever) and never wrapped (4294967300 is 4 in 32 bits:
+    the file replayed from its start)."""
+    setup_source(mariadb, "CREATE TABLE t (id INT PRIMARY KEY);")
+    for n, start in enumerate(BAD_STARTS):
+        b = Bridge(tmp_path / ("s%d" % n), mariadb, None)
+        rc, out = b.run(["--start", start], timeout=30)
+        assert rc == 2, (start, rc, out)
+        assert '"%s"' % start in out, (start, out)
+        assert b.checkpoint() is None
+        # the same value in [source] start: refused by check-config too
+        env = dict(b.env, CDC_SOURCE_START=start)
+        p = subprocess.run(
+            [harness.bridge_path(), "check-config", "-q"], env=env,
+            capture_output=True, text=True, timeout=30)
+        assert p.returncode == 1, (start, p.stdout, p.stderr)
+        assert '"%s"' % start in p.stderr, (start, p.stderr)
+
+
+def test_malformed_checkpoint_is_refused(mariadb, tmp_path):
+    """A checkpoint whose position does not parse exactly stops `run`
+    with the file and the value named: "pos":"abc" used to read as 0, so
+    the bridge replayed the file from its start; a directory in the
+    checkpoint's place made every write fail and be retried for ever."""
+    setup_source(mariadb, "CREATE TABLE t (id INT PRIMARY KEY);")
+    cases = [
+        ('{"file": "binlog.000001", "pos": "abc", "gtid": ""}', '"abc"'),
+        ('{"file": "binlog.000001", "pos": 4294967300, "gtid": ""}',
+         "4294967300"),
+        ('{"file": "", "pos": 0, "gtid": "0-1-5,,"}', "0-1-5,,"),
+    ]
+    for n, (position, named) in enumerate(cases + [(None, "directory")]):
+        b = Bridge(tmp_path / ("c%d" % n), mariadb, None)
+        os.makedirs(b.ckdir)
+        path = os.path.join(b.ckdir, "checkpoint.json")
+        if position is None:
+            os.mkdir(path)
+        else:
+            with open(path, "w") as f:
+                f.write('{"version": 1, "position": %s, "snapshot": '
+                        '{"state": "done"}, "updated_ms": 1}' % position)
+        rc, out = b.run([], timeout=60)
+        assert rc == 1, (position, rc, out)
+        assert path in out and named in out, (position, out)
+        assert "streaming from" not in out, out

@@ -48,3 +48,36 @@ def test_add_drop_modify_column(mariadb, devkafka, tmp_path):
                                  "c": None}
     assert list(by[5][0]["after"]) == ["d", "id", "a", "c"]
     assert by[5][0]["after"]["d"] == "first"
+
+
+def test_sequences_are_skipped(mariadb, devkafka, tmp_path):
+    """A MariaDB SEQUENCE writes its state as a keyless insert into the
+    sequence's own table at every cache refill and SETVAL: no row change
+    of any table, so the bridge skips it (docs/cdc-bridge.md, Sequences);
+    the snapshot lists no sequences either.  DDL without a default
+    database is logged without an empty "in"."""
+    setup_source(mariadb, "CREATE TABLE t (id INT PRIMARY KEY);"
+                          "CREATE SEQUENCE s1 START 1 CACHE 2;")
+    mariadb.sql("SELECT NEXTVAL(shop.s1)")
+    b = Bridge(tmp_path / "run", mariadb, devkafka)
+    b.start()
+    try:
+        b.wait_status(lambda s: s["phase"] == "streaming")
+        # no default database here: the DDL's db is ""
+        mariadb.sql("CREATE SEQUENCE shop.s2 START 10 CACHE 2")
+        for _ in range(5):
+            mariadb.sql("SELECT NEXTVAL(shop.s1), NEXTVAL(shop.s2)")
+        mariadb.sql("SELECT SETVAL(shop.s2, 1000)")
+        mariadb.sql("INSERT INTO shop.t VALUES (1)")
+        got = read_all(devkafka, "monolith.shop.t", expect=1)
+        b.wait_status(lambda s: s["checkpoint"]["pos"] > 4)
+    finally:
+        assert b.stop() == 0, b.log()
+    assert [v["after"]["id"] for _k, v, _p in got] == [1]
+    for seq in ("s1", "s2"):
+        assert read_all(devkafka, "monolith.shop." + seq, timeout=5) == []
+    log = b.log()
+    assert "ddl in  at" not in log, log
+    assert "ddl at binlog" in log and "CREATE SEQUENCE shop.s2" in log, log
+    assert "error" not in log, log
+    assert b.checkpoint()["snapshot"]["done"] == ["shop.t"]

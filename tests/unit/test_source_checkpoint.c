@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -264,6 +265,146 @@ test_parse_start(void **state)
 }
 
 
+/* each refused by name: never retried against the server, never wrapped */
+static void
+test_parse_start_malformed(void **state)
+{
+    size_t         i;
+    cdc_src_pos_t  p;
+    char           err[512];
+
+    static const char  *bad[] = {
+        "0-1", "0-1-", "0-1-5,,", "0-1-5,", ",0-1-5", "0-1-5,,1-1-2",
+        "0-1-5 1-1-2", "0--1-5", "0-1-5-6", "-0-1-5",
+        "0-1-18446744073709551616",             /* 2^64 */
+        "0-1-99999999999999999999999",
+        "4294967296-1-5", "0-4294967296-5",
+        "0-1-5,0-2-6",                           /* domain 0 twice */
+        "binlog.000001:4294967300",              /* would wrap to 4 */
+        "binlog.000001:18446744073709551620",
+        "binlog.000001:-1", "binlog.000001: 4", "binlog.000001:+4",
+        "binlog.000001:", ":4", "bin log:4",
+    };
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        if (cdc_source_parse_pos(bad[i], &p, err, sizeof(err)) != -1) {
+            fail_msg("\"%s\" was accepted", bad[i]);
+        }
+        if (strstr(err, bad[i]) == NULL) {
+            fail_msg("error for \"%s\" does not name it: %s", bad[i], err);
+        }
+    }
+
+    assert_int_equal(cdc_source_parse_pos("0-1-5, 1-2-18446744073709551615",
+                                          &p, err, sizeof(err)), 0);
+    assert_int_equal(cdc_source_parse_pos("binlog.000001:4294967295", &p,
+                                          err, sizeof(err)), 0);
+    assert_int_equal(p.pos, 4294967295u);
+}
+
+
+static void
+write_checkpoint(const char *dir, const char *text)
+{
+    char   path[600];
+    FILE  *f;
+
+    snprintf(path, sizeof(path), "%s/checkpoint.json", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+
+/* a checkpoint that would resume somewhere else is refused, by value */
+static void
+test_checkpoint_malformed(void **state)
+{
+    char              dir[] = "/tmp/cdc-ckpt-XXXXXX", err[1024], path[600];
+    size_t            i;
+    cdc_checkpoint_t  ck;
+
+    static const struct {
+        const char  *position;
+        const char  *named;
+    } bad[] = {
+        { "{\"file\":\"binlog.000001\",\"pos\":\"abc\",\"gtid\":\"\"}",
+          "\"abc\"" },
+        { "{\"file\":\"binlog.000001\",\"gtid\":\"\"}", "binlog.000001" },
+        { "{\"file\":\"binlog.000001\",\"pos\":4294967300,\"gtid\":\"\"}",
+          "4294967300" },
+        { "{\"file\":\"binlog.000001\",\"pos\":-5,\"gtid\":\"\"}", "-5" },
+        { "{\"file\":\"binlog.000001\",\"pos\":1.5,\"gtid\":\"\"}", "1.5" },
+        { "{\"file\":7,\"pos\":4,\"gtid\":\"\"}", "7" },
+        { "{\"file\":\"\",\"pos\":0,\"gtid\":\"0-1-\"}", "0-1-" },
+        { "{\"file\":\"\",\"pos\":0,\"gtid\":\"0-1-5,,\"}", "0-1-5,," },
+        { "{\"file\":\"\",\"pos\":0,\"gtid\":\"0-1-99999999999999999999\"}",
+          "0-1-99999999999999999999" },
+        { "\"binlog.000001:4\"", "binlog.000001:4" },
+    };
+
+    assert_non_null(mkdtemp(dir));
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char  text[1024];
+
+        snprintf(text, sizeof(text), "{\"version\":1,\"position\":%s,"
+                 "\"snapshot\":{\"state\":\"done\"}}", bad[i].position);
+        write_checkpoint(dir, text);
+
+        err[0] = '\0';
+        if (cdc_checkpoint_load(dir, &ck, err, sizeof(err)) != -1) {
+            fail_msg("accepted %s", bad[i].position);
+        }
+        if (strstr(err, bad[i].named) == NULL
+            || strstr(err, "checkpoint.json") == NULL)
+        {
+            fail_msg("error for %s does not name %s and the file: %s",
+                     bad[i].position, bad[i].named, err);
+        }
+        cdc_checkpoint_free(&ck);
+    }
+
+    /* the snapshot's position is checked the same way */
+    write_checkpoint(dir, "{\"version\":1,\"position\":{\"file\":\"b.1\","
+                     "\"pos\":4,\"gtid\":\"\"},\"snapshot\":{\"state\":"
+                     "\"running\",\"position\":{\"file\":\"b.1\",\"pos\":"
+                     "\"x\",\"gtid\":\"\"}}}");
+    assert_int_equal(cdc_checkpoint_load(dir, &ck, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "snapshot position"));
+    cdc_checkpoint_free(&ck);
+
+    /* a good one still loads */
+    write_checkpoint(dir, "{\"version\":1,\"position\":{\"file\":\"b.1\","
+                     "\"pos\":4294967295,\"gtid\":\"0-1-5,1-1-7\"}}");
+    assert_int_equal(cdc_checkpoint_load(dir, &ck, err, sizeof(err)), 0);
+    assert_int_equal(ck.pos.pos, 4294967295u);
+    cdc_checkpoint_free(&ck);
+
+    /* checkpoint.json a directory: refused when loading, by name */
+    snprintf(path, sizeof(path), "%s/checkpoint.json", dir);
+    unlink(path);
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_int_equal(cdc_checkpoint_load(dir, &ck, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "directory"));
+    cdc_checkpoint_free(&ck);
+    rmdir(path);
+
+    /* the dir a file */
+    write_checkpoint(dir, "{}");
+    assert_int_equal(cdc_checkpoint_load(path, &ck, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "not a directory"));
+    cdc_checkpoint_free(&ck);
+
+    unlink(path);
+    rmdir(dir);
+}
+
+
 int
 main(void)
 {
@@ -275,6 +416,8 @@ main(void)
         cmocka_unit_test(test_checkpoint_round_trip),
         cmocka_unit_test(test_checkpoint_unwritable_dir),
         cmocka_unit_test(test_parse_start),
+        cmocka_unit_test(test_parse_start_malformed),
+        cmocka_unit_test(test_checkpoint_malformed),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
