@@ -17,6 +17,7 @@
 
 #include "event.h"
 #include "source/stream.h"
+#include "source/xa.h"
 
 
 #define CDC_STREAM_MAX_DOMAINS  64
@@ -67,9 +68,22 @@ struct cdc_stream_s {
 
     uint8_t               *payload;
     size_t                 payload_cap;
+    uint8_t               *zbuf;        /* a MariaDB compressed event,
+                                           rebuilt uncompressed */
+    size_t                 zbuf_cap;
 
     uint64_t               ev_start;    /* start of the top-level event */
     int                    commit_pending;
+    int                    in_group;    /* after a GTID or BEGIN, before
+                                           its commit */
+
+    /* XA: prepared groups' changes until XA COMMIT/ROLLBACK (xa.h) */
+    cdc_xa_t              *xa;
+    uint8_t                gtid_xid[CDC_XA_KEY_MAX];  /* of a COMPLETED_XA
+                                                         GTID */
+    size_t                 gtid_xid_len;
+    cdc_stream_pos_t       ended;       /* after the last group, held or
+                                           not: the hold of the next XA */
 
     /* the current transaction's GTID (MariaDB) */
     int                    have_maria_gtid;
@@ -89,6 +103,14 @@ static int cdc_stream_table_map(cdc_stream_t *s,
 static int cdc_stream_query(cdc_stream_t *s, const cdc_binlog_event_t *ev,
     char *err, size_t errlen);
 static void cdc_stream_state_str(cdc_stream_t *s);
+static int cdc_stream_xa_prepare(cdc_stream_t *s,
+    const cdc_binlog_event_t *ev, char *err, size_t errlen);
+static int cdc_stream_xa_end(cdc_stream_t *s, const cdc_binlog_event_t *ev,
+    const char *q, size_t n, char *err, size_t errlen);
+static size_t cdc_stream_xid_key(uint8_t *key, const cdc_binlog_xid_t *x);
+static int cdc_stream_xa_emit(cdc_stream_t *s, cdc_xa_txn_t *t, char *err,
+    size_t errlen);
+static int cdc_stream_nomem(cdc_stream_t *s, char *err, size_t errlen);
 
 
 cdc_stream_t *
@@ -112,8 +134,11 @@ cdc_stream_create(const cdc_stream_opts_t *o, char *err, size_t errlen)
     s->name = strdup(o->server_name ? o->server_name : o->topic_prefix);
     s->tables_cap = 64;
     s->tables = calloc(s->tables_cap, sizeof(cdc_stream_table_t));
+    s->xa = cdc_xa_create();
 
-    if (s->prefix == NULL || s->name == NULL || s->tables == NULL) {
+    if (s->prefix == NULL || s->name == NULL || s->tables == NULL
+        || s->xa == NULL)
+    {
         snprintf(err, errlen, "stream: out of memory");
         cdc_stream_destroy(s);
         return NULL;
@@ -126,6 +151,7 @@ cdc_stream_create(const cdc_stream_opts_t *o, char *err, size_t errlen)
     s->fmt.verify = o->verify_checksum;
     s->pos.pos = 4;
     s->committed = s->pos;
+    s->ended = s->pos;
     return s;
 }
 
@@ -163,6 +189,8 @@ cdc_stream_destroy(cdc_stream_t *s)
     cdc_buf_free(&s->value);
     cdc_buf_free(&s->scratch);
     free(s->payload);
+    free(s->zbuf);
+    cdc_xa_destroy(s->xa);
     free(s->prefix);
     free(s->name);
     free(s);
@@ -236,6 +264,7 @@ cdc_stream_set_position(cdc_stream_t *s, const char *file, uint64_t pos,
     }
 
     s->committed = s->pos;
+    s->ended = s->pos;
     return 0;
 }
 
@@ -288,7 +317,10 @@ cdc_stream_feed(cdc_stream_t *s, const uint8_t *ev, size_t len, char *err,
     }
 
     if (s->commit_pending) {
+        const cdc_stream_pos_t  *hold;
+
         s->commit_pending = 0;
+        s->in_group = 0;
         s->stats.transactions++;
 
         if (s->ntables > CDC_STREAM_MAX_TABLES) {
@@ -323,8 +355,18 @@ cdc_stream_feed(cdc_stream_t *s, const uint8_t *ev, size_t len, char *err,
             s->have_maria_gtid = 0;
         }
 
-        s->committed = s->pos;
-        if (s->o.commit != NULL && s->o.commit(s->o.data, &s->pos) != 0) {
+        /* while an XA transaction is prepared and undecided, the safe
+           position stays before its XA PREPARE group, so a restart
+           reads that group again (xa.h); ts_ms is still this commit's */
+        s->ended = s->pos;
+        hold = cdc_xa_hold(s->xa);
+        s->committed = hold ? *hold : s->pos;
+        s->committed.ts_ms = s->pos.ts_ms;
+        s->stats.xa_pending = cdc_xa_pending(s->xa);
+
+        if (s->o.commit != NULL
+            && s->o.commit(s->o.data, &s->committed) != 0)
+        {
             snprintf(err, errlen, "%s:%llu: stopped by the commit callback",
                      s->pos.file, (unsigned long long) s->ev_start);
             return -1;
@@ -396,8 +438,10 @@ cdc_stream_event(cdc_stream_t *s, const uint8_t *buf, size_t len,
     const uint8_t      *inner;
     int                 rc;
 
-    s->stats.events++;
-    s->stats.bytes += len;
+    if (in_payload != 2) {
+        s->stats.events++;
+        s->stats.bytes += len;
+    }
 
     if (cdc_binlog_event_parse(&ev, &s->fmt, buf, len, in_payload, e,
                                sizeof(e)) != 0)
@@ -437,6 +481,9 @@ cdc_stream_event(cdc_stream_t *s, const uint8_t *buf, size_t len,
         s->commit_pending = 1;
         return 0;
 
+    case CDC_BL_XA_PREPARE:
+        return cdc_stream_xa_prepare(s, &ev, err, errlen);
+
     case CDC_BL_ROTATE:
         if (in_payload) {
             return 0;
@@ -453,6 +500,25 @@ cdc_stream_event(cdc_stream_t *s, const uint8_t *buf, size_t len,
         return 0;
 
     case CDC_BL_MARIA_GTID:
+        s->in_group = 1;
+        s->gtid_xid_len = 0;
+        if (cdc_xa_is_open(s->xa)) {
+            /* an XA group that never reached XA_PREPARE */
+            cdc_xa_drop(s->xa, cdc_xa_current(s->xa));
+        }
+        if (ev.u.maria_gtid.flags & CDC_BL_GTID_PREPARED_XA) {
+            uint8_t  key[CDC_XA_KEY_MAX];
+
+            if (cdc_xa_open(s->xa, key,
+                            cdc_stream_xid_key(key, &ev.u.maria_gtid.xid),
+                            &s->ended) != 0)
+            {
+                goto nomem;
+            }
+        } else if (ev.u.maria_gtid.flags & CDC_BL_GTID_COMPLETED_XA) {
+            s->gtid_xid_len = cdc_stream_xid_key(s->gtid_xid,
+                                                 &ev.u.maria_gtid.xid);
+        }
         s->have_maria_gtid = 1;
         s->txn_gtid.domain = ev.u.maria_gtid.domain;
         s->txn_gtid.server = ev.h.server_id;
@@ -500,6 +566,11 @@ cdc_stream_event(cdc_stream_t *s, const uint8_t *buf, size_t len,
 
     case CDC_BL_GTID:
     case CDC_BL_GTID_TAGGED:
+        s->in_group = 1;
+        s->gtid_xid_len = 0;
+        if (cdc_xa_is_open(s->xa)) {
+            cdc_xa_drop(s->xa, cdc_xa_current(s->xa));
+        }
         cdc_stream_mysql_gtid(s, &ev.u.gtid);
         /* fall through */
     case CDC_BL_ANONYMOUS_GTID:
@@ -539,21 +610,69 @@ cdc_stream_event(cdc_stream_t *s, const uint8_t *buf, size_t len,
         }
         return 0;
 
+    case CDC_BL_MARIA_QUERY_COMPRESSED:
     case CDC_BL_MARIA_WRITE_ROWS_COMPRESSED_V1:
     case CDC_BL_MARIA_UPDATE_ROWS_COMPRESSED_V1:
     case CDC_BL_MARIA_DELETE_ROWS_COMPRESSED_V1:
-    case CDC_BL_MARIA_QUERY_COMPRESSED:
-        snprintf(err, errlen, "%s:%llu: %s events are not supported: set "
-                 "log_bin_compress=OFF on the server", s->pos.file,
-                 (unsigned long long) s->ev_start,
-                 cdc_binlog_type_name(ev.h.type));
-        return -1;
+    case CDC_BL_MARIA_WRITE_ROWS_COMPRESSED:
+    case CDC_BL_MARIA_UPDATE_ROWS_COMPRESSED:
+    case CDC_BL_MARIA_DELETE_ROWS_COMPRESSED:
+        /* log_bin_compress=ON: rebuilt as the plain event (no CRC32,
+           hence in_payload 2) and handled as such */
+        if (in_payload == 2
+            || cdc_binlog_uncompress_event(&ev, &s->fmt, &s->zbuf,
+                                           &s->zbuf_cap, &n, e, sizeof(e))
+               != 0)
+        {
+            snprintf(err, errlen, "%s:%llu: %s", s->pos.file,
+                     (unsigned long long) s->ev_start,
+                     in_payload == 2 ? "compressed event inside a "
+                                       "compressed event" : e);
+            return -1;
+        }
+        return cdc_stream_event(s, s->zbuf, n, 2, err, errlen);
+
+    case CDC_BL_START_V3:
+    case CDC_BL_STOP:
+    case CDC_BL_INTVAR:
+    case CDC_BL_RAND:
+    case CDC_BL_USER_VAR:
+    case CDC_BL_FORMAT_DESCRIPTION:
+    case CDC_BL_INCIDENT:
+    case CDC_BL_HEARTBEAT:
+    case CDC_BL_IGNORABLE:
+    case CDC_BL_ROWS_QUERY:
+    case CDC_BL_PREVIOUS_GTIDS:
+    case CDC_BL_TRANSACTION_CONTEXT:
+    case CDC_BL_VIEW_CHANGE:
+    case CDC_BL_HEARTBEAT_V2:
+    case CDC_BL_MARIA_ANNOTATE_ROWS:
+    case CDC_BL_MARIA_BINLOG_CHECKPOINT:
+    case CDC_BL_MARIA_START_ENCRYPTION:
+        /* nothing to stream (FDE: handled by the parser) */
+        return 0;
 
     default:
-        /* FDE (handled by the parser), STOP, PREVIOUS_GTIDS, ANNOTATE,
-           BINLOG_CHECKPOINT, HEARTBEAT, unknown types (Aurora's 100) */
+        if (s->in_group && !(ev.h.flags & CDC_BL_F_IGNORABLE)) {
+            /* it may carry changes of this transaction: skipping it
+               could lose them, and the checkpoint would pass them */
+            snprintf(err, errlen, "%s:%llu: event type %u (%s) inside the "
+                     "transaction of GTID %s is not understood; stopping "
+                     "rather than skipping its changes", s->pos.file,
+                     (unsigned long long) s->ev_start, ev.h.type,
+                     cdc_binlog_type_name(ev.h.type),
+                     s->pos.gtid[0] ? s->pos.gtid : "(none)");
+            return -1;
+        }
+        /* between transactions (Aurora's 100, …): nothing to stream */
         return 0;
     }
+
+nomem:
+
+    snprintf(err, errlen, "%s:%llu: out of memory", s->pos.file,
+             (unsigned long long) s->ev_start);
+    return -1;
 }
 
 
@@ -573,6 +692,7 @@ cdc_stream_query(cdc_stream_t *s, const cdc_binlog_event_t *ev, char *err,
     }
 
     if (n == 5 && strncasecmp(q, "BEGIN", 5) == 0) {
+        s->in_group = 1;
         if (s->pos.ts_ms == 0 || !s->pos.gtid[0]) {
             s->pos.ts_ms = (uint64_t) ev->h.timestamp * 1000;
         }
@@ -586,9 +706,12 @@ cdc_stream_query(cdc_stream_t *s, const cdc_binlog_event_t *ev, char *err,
         return 0;
     }
 
+    if (n >= 3 && strncasecmp(q, "XA ", 3) == 0) {
+        return cdc_stream_xa_end(s, ev, q, n, err, errlen);
+    }
+
     if ((n >= 9 && strncasecmp(q, "SAVEPOINT", 9) == 0)
-        || (n >= 11 && strncasecmp(q, "ROLLBACK TO", 11) == 0)
-        || (n >= 3 && strncasecmp(q, "XA ", 3) == 0))
+        || (n >= 11 && strncasecmp(q, "ROLLBACK TO", 11) == 0))
     {
         return 0;
     }
@@ -739,6 +862,15 @@ nomem:
 
 
 static int
+cdc_stream_nomem(cdc_stream_t *s, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s:%llu: out of memory", s->pos.file,
+             (unsigned long long) s->ev_start);
+    return -1;
+}
+
+
+static int
 cdc_stream_emit(cdc_stream_t *s, cdc_stream_table_t *e, char op,
     const cdc_binlog_value_t *before, const cdc_binlog_value_t *after,
     cdc_buf_t *key, unsigned row, uint64_t now, char *err, size_t errlen)
@@ -789,6 +921,23 @@ cdc_stream_emit(cdc_stream_t *s, cdc_stream_table_t *e, char op,
         }
     } else if (cdc_buf_put(&s->value, "null", 4) != 0) {
         goto nomem;
+    }
+
+    if (cdc_xa_is_open(s->xa)) {
+        /* a prepared XA transaction's change waits for its XA COMMIT */
+        cdc_xa_change_t  xc;
+
+        xc.topic = e->topic;
+        xc.topic_len = e->topic_len;
+        xc.key = key->data;
+        xc.key_len = key->len;
+        xc.value = s->value.data;
+        xc.value_len = s->value.len;
+        xc.db = e->t->db;
+        xc.table = e->t->table;
+        xc.op = op;
+        return cdc_xa_add(s->xa, &xc) == 0 ? 0 : cdc_stream_nomem(s, err,
+                                                                 errlen);
     }
 
     if (cdc_event_value_end(&s->value, &src, op, now) != 0) {
@@ -968,4 +1117,268 @@ out:
                  (unsigned long long) s->ev_start, msg);
     }
     return -1;
+}
+
+
+/* ------------------------------------------------------------------ */
+/* XA transactions (xa.h)                                               */
+
+static size_t
+cdc_stream_xid_key(uint8_t *key, const cdc_binlog_xid_t *x)
+{
+    size_t  n;
+
+    n = (size_t) x->gtrid_len + x->bqual_len;
+    key[0] = (uint8_t) x->format_id;
+    key[1] = (uint8_t) ((uint32_t) x->format_id >> 8);
+    key[2] = (uint8_t) ((uint32_t) x->format_id >> 16);
+    key[3] = (uint8_t) ((uint32_t) x->format_id >> 24);
+    key[4] = x->gtrid_len;
+    key[5] = x->bqual_len;
+    if (n) {
+        memcpy(key + 6, x->data, n);
+    }
+
+    return 6 + n;
+}
+
+
+static int
+cdc_stream_hex(const char **pp, const char *end, uint8_t *out,
+    uint8_t *len)
+{
+    const char  *p;
+    unsigned     n;
+    int          hi, lo;
+
+    p = *pp;
+    if (end - p < 3 || (*p != 'X' && *p != 'x') || p[1] != '\'') {
+        return -1;
+    }
+
+    p += 2;
+    for (n = 0; p + 1 < end && *p != '\''; n++, p += 2) {
+        hi = (*p >= 'a') ? (*p | 0x20) - 'a' + 10
+             : (*p >= 'A') ? *p - 'A' + 10 : *p - '0';
+        lo = (p[1] >= 'a') ? (p[1] | 0x20) - 'a' + 10
+             : (p[1] >= 'A') ? p[1] - 'A' + 10 : p[1] - '0';
+        if (n >= 64 || hi < 0 || hi > 15 || lo < 0 || lo > 15) {
+            return -1;
+        }
+        out[n] = (uint8_t) (hi << 4 | lo);
+    }
+
+    if (p >= end || *p != '\'') {
+        return -1;
+    }
+
+    *len = (uint8_t) n;
+    *pp = p + 1;
+    return 0;
+}
+
+
+/* "X'gtrid',X'bqual',formatID" as the server writes it → a key */
+static size_t
+cdc_stream_xid_text(uint8_t *key, const char *p, const char *end)
+{
+    uint8_t           buf[128], g, b;
+    cdc_binlog_xid_t  x;
+    long              f;
+    char             *e, num[16];
+    size_t            n;
+
+    while (p < end && *p == ' ') {
+        p++;
+    }
+
+    if (cdc_stream_hex(&p, end, buf, &g) != 0 || p >= end || *p++ != ','
+        || cdc_stream_hex(&p, end, buf + g, &b) != 0 || p >= end
+        || *p++ != ',')
+    {
+        return 0;
+    }
+
+    n = (size_t) (end - p) < sizeof(num) - 1 ? (size_t) (end - p)
+                                              : sizeof(num) - 1;
+    memcpy(num, p, n);
+    num[n] = '\0';
+    f = strtol(num, &e, 10);
+    if (e == num) {
+        return 0;
+    }
+
+    x.format_id = (int32_t) f;
+    x.gtrid_len = g;
+    x.bqual_len = b;
+    x.data = buf;
+    return cdc_stream_xid_key(key, &x);
+}
+
+
+static int
+cdc_stream_xa_prepare(cdc_stream_t *s, const cdc_binlog_event_t *ev,
+    char *err, size_t errlen)
+{
+    uint8_t  key[CDC_XA_KEY_MAX];
+    size_t   n;
+    char     xid[CDC_BL_XID_STR_LEN];
+
+    if (!cdc_xa_is_open(s->xa)) {
+        cdc_binlog_xid_to_str(&ev->u.xa_prepare.xid, xid, sizeof(xid));
+        snprintf(err, errlen, "%s:%llu: XA_PREPARE of %s without its XA "
+                 "START group", s->pos.file,
+                 (unsigned long long) s->ev_start, xid);
+        return -1;
+    }
+
+    n = cdc_stream_xid_key(key, &ev->u.xa_prepare.xid);
+    s->commit_pending = 1;
+
+    if (ev->u.xa_prepare.one_phase) {
+        /* MySQL's XA COMMIT … ONE PHASE */
+        return cdc_stream_xa_emit(s, cdc_xa_current(s->xa), err, errlen);
+    }
+
+    cdc_xa_prepared(s->xa, key, n);
+    if (cdc_xa_is_open(s->xa)) {
+        return cdc_stream_nomem(s, err, errlen);
+    }
+
+    return 0;
+}
+
+
+/* a decided XA transaction's changes, with the XA COMMIT as their source */
+static int
+cdc_stream_xa_emit(cdc_stream_t *s, cdc_xa_txn_t *t, char *err,
+    size_t errlen)
+{
+    cdc_event_source_t   src;
+    cdc_stream_change_t  ch;
+    cdc_xa_change_t      c;
+    size_t               off;
+    uint64_t             now;
+
+    now = s->o.fixed_ts_ms ? s->o.fixed_ts_ms : cdc_event_now_ms();
+
+    src.name = s->name;
+    src.ts_ms = s->pos.ts_ms;
+    src.server_id = s->pos.server_id;
+    src.gtid = s->pos.gtid[0] ? s->pos.gtid : NULL;
+    src.file = s->pos.file;
+    src.pos = s->ev_start;
+    src.row = 0;
+    src.snapshot = s->o.snapshot ? "true" : "false";
+
+    off = 0;
+    while (cdc_xa_next(t, &off, &c)) {
+        src.db = c.db;
+        src.table = c.table;
+
+        s->value.len = 0;
+        if (cdc_buf_put(&s->value, c.value, c.value_len) != 0
+            || cdc_event_value_end(&s->value, &src, c.op, now) != 0)
+        {
+            return cdc_stream_nomem(s, err, errlen);
+        }
+
+        ch.topic = c.topic;
+        ch.topic_len = c.topic_len;
+        ch.key = c.key;
+        ch.key_len = c.key_len;
+        ch.value = s->value.data;
+        ch.value_len = s->value.len;
+        ch.db = c.db;
+        ch.table = c.table;
+        ch.op = c.op;
+        ch.event_pos = s->ev_start;
+        ch.row = src.row++;
+        ch.pos = &s->pos;
+
+        s->stats.rows++;
+        if (s->o.emit(s->o.data, &ch) != 0) {
+            snprintf(err, errlen, "%s:%llu: stopped by the emit callback",
+                     s->pos.file, (unsigned long long) s->ev_start);
+            return -1;
+        }
+    }
+
+    cdc_xa_drop(s->xa, t);
+    s->stats.xa_committed++;
+    return 0;
+}
+
+
+/* XA START (MySQL), XA COMMIT, XA ROLLBACK; XA END and others: nothing */
+static int
+cdc_stream_xa_end(cdc_stream_t *s, const cdc_binlog_event_t *ev,
+    const char *q, size_t n, char *err, size_t errlen)
+{
+    uint8_t        key[CDC_XA_KEY_MAX];
+    size_t         len, skip;
+    cdc_xa_txn_t  *t;
+    char           msg[512];
+    int            commit;
+
+    if (n >= 8 && strncasecmp(q, "XA START", 8) == 0) {
+        /* MySQL writes it; MariaDB's GTID event says it instead */
+        if (!cdc_xa_is_open(s->xa)
+            && cdc_xa_open(s->xa, NULL, 0, &s->ended) != 0)
+        {
+            return cdc_stream_nomem(s, err, errlen);
+        }
+        return 0;
+    }
+
+    if (n >= 9 && strncasecmp(q, "XA COMMIT", 9) == 0) {
+        commit = 1;
+        skip = 9;
+    } else if (n >= 11 && strncasecmp(q, "XA ROLLBACK", 11) == 0) {
+        commit = 0;
+        skip = 11;
+    } else {
+        return 0;
+    }
+
+    s->commit_pending = 1;
+
+    if (memmem(q, n, "ONE PHASE", 9) != NULL) {
+        t = cdc_xa_current(s->xa);
+
+    } else {
+        len = s->gtid_xid_len;
+        if (len) {
+            memcpy(key, s->gtid_xid, len);
+        } else {
+            len = cdc_stream_xid_text(key, q + skip, q + n);
+        }
+        t = len ? cdc_xa_find(s->xa, key, len) : NULL;
+    }
+
+    if (t == NULL) {
+        /* nothing of it was read here: it was decided already (a replay
+           after a restart resumes before the oldest undecided prepare,
+           not before every prepare), or the stream started after it */
+        s->stats.xa_unknown++;
+        if (commit && s->o.note != NULL) {
+            snprintf(msg, sizeof(msg), "%s:%llu: %.*s: its XA PREPARE is "
+                     "before where this stream started: its changes were "
+                     "sent before a restart, or were never read if the "
+                     "bridge started (snapshot, --start) between its "
+                     "PREPARE and COMMIT", s->pos.file,
+                     (unsigned long long) s->ev_start,
+                     (int) (n > 200 ? 200 : n), q);
+            s->o.note(s->o.data, msg);
+        }
+        return 0;
+    }
+
+    if (!commit) {
+        cdc_xa_drop(s->xa, t);
+        s->stats.xa_rolled_back++;
+        return 0;
+    }
+
+    return cdc_stream_xa_emit(s, t, err, errlen);
 }
