@@ -1,7 +1,8 @@
 """MariaDB with log_bin_compress=ON writes QUERY_COMPRESSED and
 WRITE/UPDATE/DELETE_ROWS_COMPRESSED_V1 events: the same workload run with
 compression off (table plain) and on (table comp) gives the same changes
-in Kafka, row for row, small rows and large ones."""
+in Kafka, row for row, small rows and large ones, and the same rows in
+PostgreSQL behind `cdc-bridge sink`."""
 
 import os
 import random
@@ -9,6 +10,7 @@ import struct
 import time
 
 import harness
+import sink_support as ss
 from source_lib import Bridge, read_all, setup_source
 
 TABLE = """CREATE TABLE {t} (id INT PRIMARY KEY, name VARCHAR(40),
@@ -86,12 +88,23 @@ def binlog_types(mariadb):
     return types
 
 
-def test_compressed_binlog_streams_like_plain(devkafka, tmp_path):
+def pg_rows(postgres, t):
+    return postgres.sql("SELECT id, name, body, data, n::text, j::text, "
+                        "extra FROM public.%s ORDER BY id" % t, db="orders")
+
+
+def test_compressed_binlog_streams_like_plain(devkafka, postgres, tmp_path):
     m = harness.MariaDB(tmp_path / "mariadb", extra_args=[
         "--log-bin-compress=OFF", "--log-bin-compress-min-len=10"])
+    sink = None
     try:
         setup_source(m, TABLE.format(t="plain") + ";"
                      + TABLE.format(t="comp") + ";")
+        postgres.create_db("orders")
+        env = ss.env_for(devkafka, postgres, mariadb=m, create_tables="yes",
+                         tables="shop.plain=public.plain "
+                                "shop.comp=public.comp")
+        env["CDC_KAFKA_TOPIC_PREFIX"] = "monolith"
         b = Bridge(tmp_path / "bridge", m, devkafka,
                    CDC_SOURCE_SNAPSHOT="no").start()
         try:
@@ -103,9 +116,21 @@ def test_compressed_binlog_streams_like_plain(devkafka, tmp_path):
             plain = read_all(devkafka, "monolith.shop.plain", expect=n)
             comp = read_all(devkafka, "monolith.shop.comp", expect=n)
             types = binlog_types(m)
+            count = m.sql("SELECT COUNT(*) FROM shop.comp")[0][0]
+
+            sink = ss.Sink(tmp_path / "sink", env).start()
+            harness.wait_for(lambda: ss.wait_rows(
+                postgres, "SELECT COUNT(*) FROM public.comp",
+                [(count,)], sink=sink, timeout=90), timeout=100)
+            ss.wait_rows(postgres, "SELECT COUNT(*) FROM public.plain",
+                         [(count,)], sink=sink, timeout=60)
+            assert pg_rows(postgres, "comp") == pg_rows(postgres, "plain")
+            assert len(pg_rows(postgres, "comp")) == count
         finally:
+            if sink is not None:
+                assert sink.stop() == 0, sink.output()[-3000:]
             assert b.stop() == 0, b.log()[-3000:]
-        assert not b.sanitizer_reports()
+        assert not b.sanitizer_reports() and not sink.problems()
     finally:
         m.stop()
 
