@@ -673,6 +673,7 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
 
             pthread_mutex_lock(&r->lock);
             cdc_run_pos_from(&r->read_pos, cdc_stream_position(s));
+            r->xa_prepared = cdc_stream_stats(s)->xa_pending;
             pthread_mutex_unlock(&r->lock);
 
             if (cdc_run_poll(r, 0) != 0) {

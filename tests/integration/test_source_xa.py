@@ -114,6 +114,9 @@ def test_kill9_between_prepare_and_commit(mariadb, devkafka, tmp_path):
         # many checkpoint intervals: it stays before the undecided prepare
         time.sleep(2.0)
         assert b.checkpoint()["position"]["gtid"] == before_xa
+        st = b.status()
+        assert st["xa_prepared"] == 1
+        assert st["handed_to_kafka"]["gtid"] == before_xa
         assert 20 not in ids(reader.events())
         b.kill9()
 
@@ -125,6 +128,7 @@ def test_kill9_between_prepare_and_commit(mariadb, devkafka, tmp_path):
         end = mariadb.sql("SELECT @@gtid_binlog_pos")[0][0]
         harness.wait_for(lambda: b.checkpoint()["position"]["gtid"] == end,
                          timeout=30, what="checkpoint at %s" % end)
+        assert b.status()["xa_prepared"] == 0
         reader.poll(2.0)
         got = ids(reader.events())
     finally:
