@@ -42,6 +42,19 @@ cdc_stream_xid_key(uint8_t *key, const cdc_binlog_xid_t *x)
 
 
 static int
+cdc_stream_hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c = (char) (c | 0x20);
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+
+/* X'…' → out (at most 64 bytes), *len */
+static int
 cdc_stream_hex(const char **pp, const char *end, uint8_t *out,
     uint8_t *len)
 {
@@ -56,11 +69,9 @@ cdc_stream_hex(const char **pp, const char *end, uint8_t *out,
 
     p += 2;
     for (n = 0; p + 1 < end && *p != '\''; n++, p += 2) {
-        hi = (*p >= 'a') ? (*p | 0x20) - 'a' + 10
-             : (*p >= 'A') ? *p - 'A' + 10 : *p - '0';
-        lo = (p[1] >= 'a') ? (p[1] | 0x20) - 'a' + 10
-             : (p[1] >= 'A') ? p[1] - 'A' + 10 : p[1] - '0';
-        if (n >= 64 || hi < 0 || hi > 15 || lo < 0 || lo > 15) {
+        hi = cdc_stream_hexval(p[0]);
+        lo = cdc_stream_hexval(p[1]);
+        if (n >= 64 || hi < 0 || lo < 0) {
             return -1;
         }
         out[n] = (uint8_t) (hi << 4 | lo);

@@ -38,6 +38,7 @@
 #define AT_R_PREPARED_FROM    1601     /* end of the group before XA 'r' */
 #define AT_C_PREPARED_FROM    2087     /* end of XA ROLLBACK 'r' */
 #define AT_C_PREPARE_END      2626     /* after XA 'c''s XA_PREPARE */
+#define AT_C_COMMIT_GTID      2884     /* GTID 0-1-35, COMPLETED_XA */
 #define AT_C_COMMIT_QUERY     2927     /* XA COMMIT X'63',X'',1 */
 
 
@@ -619,6 +620,30 @@ test_stream_unknown_and_damaged(void **state)
 }
 
 
+/* without the XID in the XA COMMIT's GTID (MySQL has none there), the
+   XA COMMIT X'63',X'',1 statement's text names it */
+static void
+test_stream_xid_from_text(void **state)
+{
+    rec_t          r;
+    cdc_stream_t  *s;
+    char           err[512];
+    uint8_t       *b;
+
+    /* GTID 0-1-35: flags2 0x8d (COMPLETED_XA, …) → 0x0d */
+    assert_int_equal(fixture[AT_C_COMMIT_GTID + 19 + 12], 0x8d);
+    b = patched(AT_C_COMMIT_GTID, 19 + 12, 0x0d);
+    s = make_stream(&r);
+    assert_int_equal(feed(s, b, fixture_len, 0, err, sizeof(err)), 0);
+    assert_int_equal(r.nchanges, 9);
+    assert_string_equal(r.changes[6], "c 11 0-1-35 2927");
+    assert_int_equal(cdc_stream_stats(s)->xa_committed, 1);
+    assert_int_equal(r.notes, 0);
+    cdc_stream_destroy(s);
+    free(b);
+}
+
+
 int
 main(void)
 {
@@ -631,6 +656,7 @@ main(void)
         cmocka_unit_test(test_type_names),
         cmocka_unit_test(test_stream_compressed_and_xa),
         cmocka_unit_test(test_stream_unknown_and_damaged),
+        cmocka_unit_test(test_stream_xid_from_text),
     };
 
     load_fixture();
