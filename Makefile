@@ -12,7 +12,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS     = rdkafka libmariadb libpq jansson inih libmicrohttpd libzstd
+PKGS     = rdkafka libmariadb libpq jansson inih libmicrohttpd libzstd zlib
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 \
            -Wno-unused-parameter -Wno-format-nonliteral

@@ -16,7 +16,8 @@
  * tablemap.c (TABLE_MAP and its optional metadata), rows.c (ROWS events,
  * row images, column values), decimal.c, temporal values in rows.c,
  * jsonbin.c (MySQL binary JSON → text, JSON diffs), payload.c
- * (TRANSACTION_PAYLOAD, zstd).
+ * (TRANSACTION_PAYLOAD, zstd), compress.c (MariaDB compressed events,
+ * zlib).
  */
 
 #ifndef CDC_BINLOG_H
@@ -76,14 +77,24 @@ enum {
     CDC_BL_MARIA_GTID_LIST = 163,
     CDC_BL_MARIA_START_ENCRYPTION = 164,
     CDC_BL_MARIA_QUERY_COMPRESSED = 165,
-    CDC_BL_MARIA_WRITE_ROWS_COMPRESSED_V1 = 169,
-    CDC_BL_MARIA_UPDATE_ROWS_COMPRESSED_V1 = 170,
-    CDC_BL_MARIA_DELETE_ROWS_COMPRESSED_V1 = 171
+    CDC_BL_MARIA_WRITE_ROWS_COMPRESSED_V1 = 166,
+    CDC_BL_MARIA_UPDATE_ROWS_COMPRESSED_V1 = 167,
+    CDC_BL_MARIA_DELETE_ROWS_COMPRESSED_V1 = 168,
+    CDC_BL_MARIA_WRITE_ROWS_COMPRESSED = 169,
+    CDC_BL_MARIA_UPDATE_ROWS_COMPRESSED = 170,
+    CDC_BL_MARIA_DELETE_ROWS_COMPRESSED = 171
 };
 
 /* header flags */
 #define CDC_BL_F_BINLOG_IN_USE    0x0001
 #define CDC_BL_F_ARTIFICIAL       0x0020
+#define CDC_BL_F_IGNORABLE        0x0080
+
+/* MariaDB GTID flags2 */
+#define CDC_BL_GTID_STANDALONE    0x01
+#define CDC_BL_GTID_COMMIT_ID     0x02
+#define CDC_BL_GTID_PREPARED_XA   0x40   /* XA START … XA PREPARE group */
+#define CDC_BL_GTID_COMPLETED_XA  0x80   /* XA COMMIT / XA ROLLBACK group */
 
 /* column types in TABLE_MAP (MySQL numbering) */
 enum {
@@ -205,6 +216,25 @@ typedef struct {
 
 
 /*
+ * An XA transaction id (formatID, gtrid, bqual), as MariaDB's GTID events
+ * and XA_PREPARE events carry it; data views gtrid then bqual.
+ */
+typedef struct {
+    int32_t         format_id;
+    uint8_t         gtrid_len;
+    uint8_t         bqual_len;
+    const uint8_t  *data;
+} cdc_binlog_xid_t;
+
+#define CDC_BL_XID_DATA_MAX   128
+#define CDC_BL_XID_STR_LEN    (2 * CDC_BL_XID_DATA_MAX + 24)
+
+/* "X'7831',X'',1", as the server writes it in XA COMMIT/ROLLBACK */
+void cdc_binlog_xid_to_str(const cdc_binlog_xid_t *x, char *buf,
+    size_t len);
+
+
+/*
  * One parsed event.  body/body_len exclude the header and the CRC32.
  * Pointers are views into the event bytes.  Types without a member here
  * (STOP, INTVAR, unknown types such as Aurora's 100, …) are returned with
@@ -246,9 +276,16 @@ typedef struct {
         struct {
             uint64_t      seq;
             uint32_t      domain;
-            uint8_t       flags;            /* FL_STANDALONE 1, ... */
+            uint8_t       flags;            /* CDC_BL_GTID_* */
             uint64_t      commit_id;        /* group commit, 0: none */
+            cdc_binlog_xid_t  xid;          /* with PREPARED_XA or
+                                               COMPLETED_XA */
         } maria_gtid;
+
+        struct {
+            uint8_t       one_phase;
+            cdc_binlog_xid_t  xid;
+        } xa_prepare;
 
         struct {
             uint32_t      count;
@@ -350,6 +387,41 @@ int cdc_binlog_payload_decompress(const cdc_binlog_event_t *ev,
 /* returns 1 and the next inner event, 0 at the end, -1 if truncated */
 int cdc_binlog_payload_next(const uint8_t *data, size_t len, size_t *off,
     const uint8_t **ev, size_t *evlen, char *err, size_t errlen);
+
+
+/* ------------------------------------------------------------------ */
+/* MariaDB compressed events (log_bin_compress=ON)                       */
+
+/*
+ * True for QUERY_COMPRESSED (165), the *_ROWS_COMPRESSED_V1 types
+ * (166-168) and the *_ROWS_COMPRESSED (v2) types (169-171).
+ */
+int cdc_binlog_is_compressed(unsigned type);
+
+/*
+ * One compressed block as MariaDB writes it: a header byte (0x80 | the
+ * algorithm << 4 | the length of the length, 1..4; algorithm 0 is zlib),
+ * the uncompressed length big-endian in that many bytes, then the zlib
+ * stream.  Inflates block[0..len) into *out (grown with realloc, reused
+ * across calls; free() it when done); *outlen gets exactly the length the
+ * header gives.  A bad header, an unknown algorithm, a length over
+ * CDC_BINLOG_MAX_EVENT, damaged or truncated zlib data, or data that
+ * inflates to another length is an error.
+ */
+int cdc_binlog_uncompress_block(const uint8_t *block, size_t len,
+    uint8_t **out, size_t *cap, size_t *outlen, char *err, size_t errlen);
+
+/*
+ * Rebuilds a parsed compressed event as the plain event it stands for
+ * (QUERY, *_ROWS_V1 or *_ROWS v2) into *out: the same header with the
+ * plain type and the new event_size, the uncompressed body, and no
+ * CRC32 (parse it with in_payload = 1).  What precedes the compressed
+ * block (query post-header, status variables, database; rows post-header,
+ * extra row info, column count and bitmaps) is copied as it is.
+ */
+int cdc_binlog_uncompress_event(const cdc_binlog_event_t *ev,
+    const cdc_binlog_format_t *fmt, uint8_t **out, size_t *cap,
+    size_t *outlen, char *err, size_t errlen);
 
 
 /* ------------------------------------------------------------------ */

@@ -20,6 +20,9 @@ static int cdc_bl_body_parse(cdc_binlog_event_t *ev,
     const cdc_binlog_format_t *fmt, char *err, size_t errlen);
 static int cdc_bl_gtid_tagged_parse(cdc_binlog_event_t *ev, char *err,
     size_t errlen);
+static int cdc_bl_xid_parse(cdc_binlog_xid_t *x, int32_t format_id,
+    uint8_t gtrid_len, uint8_t bqual_len, const uint8_t *data,
+    const uint8_t *end);
 
 
 static uint32_t  cdc_crc_table[8][256];
@@ -398,9 +401,35 @@ cdc_bl_body_parse(cdc_binlog_event_t *ev, const cdc_binlog_format_t *fmt,
         ev->u.maria_gtid.seq = cdc_le64(b);
         ev->u.maria_gtid.domain = cdc_le32(b + 8);
         ev->u.maria_gtid.flags = b[12];
-        if ((b[12] & 0x02) && n >= 21) {
+        p = b + 13;
+        if ((b[12] & CDC_BL_GTID_COMMIT_ID) && n >= 21) {
             ev->u.maria_gtid.commit_id = cdc_le64(b + 13);
+            p += 8;
         }
+        if (b[12] & (CDC_BL_GTID_PREPARED_XA | CDC_BL_GTID_COMPLETED_XA)) {
+            /* formatID 4, gtrid length 1, bqual length 1, the data */
+            if (end - p < 6
+                || cdc_bl_xid_parse(&ev->u.maria_gtid.xid, (int32_t)
+                                    cdc_le32(p), p[4], p[5], p + 6, end)
+                   != 0)
+            {
+                goto short_body;
+            }
+        }
+        return 0;
+
+    case CDC_BL_XA_PREPARE:
+        /* one_phase 1, formatID 4, gtrid length 4, bqual length 4 */
+        if (n < 13 || cdc_le32(b + 5) > CDC_BL_XID_DATA_MAX
+            || cdc_le32(b + 9) > CDC_BL_XID_DATA_MAX
+            || cdc_bl_xid_parse(&ev->u.xa_prepare.xid, (int32_t)
+                                cdc_le32(b + 1), (uint8_t) cdc_le32(b + 5),
+                                (uint8_t) cdc_le32(b + 9), b + 13, end)
+               != 0)
+        {
+            goto short_body;
+        }
+        ev->u.xa_prepare.one_phase = b[0];
         return 0;
 
     case CDC_BL_MARIA_GTID_LIST:
@@ -502,6 +531,12 @@ cdc_bl_body_parse(cdc_binlog_event_t *ev, const cdc_binlog_format_t *fmt,
         ev->u.payload.data = p;
         return 0;
 
+    case CDC_BL_MARIA_WRITE_ROWS_COMPRESSED_V1:
+    case CDC_BL_MARIA_UPDATE_ROWS_COMPRESSED_V1:
+    case CDC_BL_MARIA_DELETE_ROWS_COMPRESSED_V1:
+    case CDC_BL_MARIA_WRITE_ROWS_COMPRESSED:
+    case CDC_BL_MARIA_UPDATE_ROWS_COMPRESSED:
+    case CDC_BL_MARIA_DELETE_ROWS_COMPRESSED:
     case CDC_BL_TABLE_MAP:
     case CDC_BL_WRITE_ROWS_V0:
     case CDC_BL_UPDATE_ROWS_V0:
@@ -515,8 +550,10 @@ cdc_bl_body_parse(cdc_binlog_event_t *ev, const cdc_binlog_format_t *fmt,
     case CDC_BL_PARTIAL_UPDATE_ROWS:
         phl = fmt->post_header_len[ev->h.type - 1];
         if (phl == 0) {
-            phl = (ev->h.type >= CDC_BL_WRITE_ROWS
-                   && ev->h.type != CDC_BL_TABLE_MAP) ? 10 : 8;
+            phl = ((ev->h.type >= CDC_BL_WRITE_ROWS
+                    && ev->h.type <= CDC_BL_PARTIAL_UPDATE_ROWS)
+                   || ev->h.type >= CDC_BL_MARIA_WRITE_ROWS_COMPRESSED)
+                  ? 10 : 8;
         }
         if (n < phl || phl < 6) {
             goto short_body;
@@ -539,6 +576,53 @@ short_body:
 
     return cdc_bl_error(err, errlen, "%s event: body of %zu bytes is "
                         "truncated or malformed", name, n);
+}
+
+
+static int
+cdc_bl_xid_parse(cdc_binlog_xid_t *x, int32_t format_id, uint8_t gtrid_len,
+    uint8_t bqual_len, const uint8_t *data, const uint8_t *end)
+{
+    if (gtrid_len > 64 || bqual_len > 64
+        || end - data < (ptrdiff_t) gtrid_len + bqual_len)
+    {
+        return -1;
+    }
+
+    x->format_id = format_id;
+    x->gtrid_len = gtrid_len;
+    x->bqual_len = bqual_len;
+    x->data = data;
+    return 0;
+}
+
+
+void
+cdc_binlog_xid_to_str(const cdc_binlog_xid_t *x, char *buf, size_t len)
+{
+    static const char  hex[] = "0123456789abcdef";
+    char               tmp[CDC_BL_XID_STR_LEN];
+    size_t             n;
+    unsigned           i;
+
+    n = 0;
+    tmp[n++] = 'X';
+    tmp[n++] = '\'';
+    for (i = 0; i < (unsigned) x->gtrid_len + x->bqual_len; i++) {
+        if (i == x->gtrid_len) {
+            memcpy(tmp + n, "',X'", 4);
+            n += 4;
+        }
+        tmp[n++] = hex[x->data[i] >> 4];
+        tmp[n++] = hex[x->data[i] & 15];
+    }
+    if (x->bqual_len == 0) {
+        memcpy(tmp + n, "',X'", 4);
+        n += 4;
+    }
+    tmp[n] = '\0';
+
+    snprintf(buf, len, "%s',%ld", tmp, (long) x->format_id);
 }
 
 
@@ -822,6 +906,12 @@ cdc_binlog_type_name(unsigned type)
         return "UPDATE_ROWS_COMPRESSED_V1";
     case CDC_BL_MARIA_DELETE_ROWS_COMPRESSED_V1:
         return "DELETE_ROWS_COMPRESSED_V1";
+    case CDC_BL_MARIA_WRITE_ROWS_COMPRESSED:
+        return "WRITE_ROWS_COMPRESSED";
+    case CDC_BL_MARIA_UPDATE_ROWS_COMPRESSED:
+        return "UPDATE_ROWS_COMPRESSED";
+    case CDC_BL_MARIA_DELETE_ROWS_COMPRESSED:
+        return "DELETE_ROWS_COMPRESSED";
     default: return "UNKNOWN";
     }
 }

@@ -173,9 +173,9 @@ cdc_run_status(void *data)
                 PRId64 ",\"last_heartbeat_ms\":%" PRId64
                 ",\"events_produced\":%" PRIu64 ",\"events_delivered\":%"
                 PRIu64 ",\"in_flight\":%" PRIu64 ",\"reconnects\":%" PRIu64
-                ",\"position\":", lag, r->last_event_ms, r->last_beat_ms,
-                r->produced, r->delivered, cdc_acks_inflight(&r->acks),
-                r->reconnects);
+                ",\"xa_prepared\":%" PRIu64 ",\"position\":", lag,
+                r->last_event_ms, r->last_beat_ms, r->produced, r->delivered,
+                cdc_acks_inflight(&r->acks), r->reconnects, r->xa_prepared);
     cdc_run_json_pos(buf, len, &used, &r->read_pos, &ok);
     cdc_run_cat(",\"handed_to_kafka\":");
     cdc_run_json_pos(buf, len, &used, &r->handed, &ok);

@@ -551,6 +551,13 @@ cdc_run_ddl(void *data, const char *db, const char *sql, size_t len,
 }
 
 
+static void
+cdc_run_note(void *data, const char *msg)
+{
+    cdc_log_warn("binlog: %s", msg);
+}
+
+
 static cdc_stream_t *
 cdc_run_stream_new(cdc_run_t *r, const cdc_src_pos_t *from, char *err,
     size_t errlen)
@@ -566,6 +573,7 @@ cdc_run_stream_new(cdc_run_t *r, const cdc_src_pos_t *from, char *err,
     o.emit = cdc_run_emit;
     o.commit = cdc_run_commit;
     o.ddl = cdc_run_ddl;
+    o.note = cdc_run_note;
     o.data = r;
 
     s = cdc_stream_create(&o, err, errlen);
@@ -738,6 +746,7 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
 
             pthread_mutex_lock(&r->lock);
             cdc_run_pos_from(&r->read_pos, cdc_stream_position(s));
+            r->xa_prepared = cdc_stream_stats(s)->xa_pending;
             pthread_mutex_unlock(&r->lock);
 
             if (cdc_run_poll(r, 0) != 0) {

@@ -52,6 +52,8 @@ struct cdc_run_s {
     uint64_t                produced;
     uint64_t                delivered;
     uint64_t                reconnects;
+    uint64_t                xa_prepared;    /* XA held until decided: the
+                                               checkpoint waits for them */
     char                    phase[32];
 
     cdc_run_table_t        *tables;

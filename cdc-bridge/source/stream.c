@@ -7,7 +7,8 @@
  * and value into reusable buffers: no malloc per row in the steady state.
  * A commit is reported after the position has moved past the committing
  * event, so the checkpoint it yields never replays a half transaction
- * or skips one.
+ * or skips one.  MariaDB compressed events are inflated and handled as
+ * their plain type; XA transactions are in stream_xa.c.
  */
 
 #include <stdio.h>
@@ -16,68 +17,9 @@
 #include <strings.h>
 
 #include "event.h"
-#include "source/stream.h"
+#include "source/stream_int.h"
 
 
-#define CDC_STREAM_MAX_DOMAINS  64
-#define CDC_STREAM_MAX_TABLES   1024    /* cached table ids (see commit) */
-
-
-typedef struct {
-    uint64_t             table_id;
-    cdc_binlog_table_t  *t;
-    uint8_t             *raw;          /* the TABLE_MAP body, to compare */
-    size_t               raw_len;
-    int                  wanted;
-    char                *topic;
-    size_t               topic_len;
-    int                  used;
-} cdc_stream_table_t;
-
-
-typedef struct {
-    uint32_t   domain;
-    uint32_t   server;
-    uint64_t   seq;
-} cdc_stream_domain_t;
-
-
-struct cdc_stream_s {
-    char                  *prefix;
-    char                  *name;
-    cdc_stream_opts_t      o;
-
-    cdc_binlog_format_t    fmt;
-    cdc_stream_pos_t       pos;
-    cdc_stream_pos_t       committed;
-    cdc_stream_stats_t     stats;
-
-    cdc_stream_table_t    *tables;      /* open addressing, by table id */
-    size_t                 ntables;
-    size_t                 tables_cap;  /* power of two */
-
-    cdc_binlog_value_t    *before;
-    cdc_binlog_value_t    *after;
-    unsigned               vals_cap;
-
-    cdc_buf_t              key;
-    cdc_buf_t              key2;
-    cdc_buf_t              value;
-    cdc_buf_t              scratch;
-
-    uint8_t               *payload;
-    size_t                 payload_cap;
-
-    uint64_t               ev_start;    /* start of the top-level event */
-    int                    commit_pending;
-
-    /* the current transaction's GTID (MariaDB) */
-    int                    have_maria_gtid;
-    cdc_stream_domain_t    txn_gtid;
-
-    cdc_stream_domain_t    domains[CDC_STREAM_MAX_DOMAINS];
-    unsigned               ndomains;
-};
 
 
 static int cdc_stream_event(cdc_stream_t *s, const uint8_t *buf,
@@ -112,8 +54,11 @@ cdc_stream_create(const cdc_stream_opts_t *o, char *err, size_t errlen)
     s->name = strdup(o->server_name ? o->server_name : o->topic_prefix);
     s->tables_cap = 64;
     s->tables = calloc(s->tables_cap, sizeof(cdc_stream_table_t));
+    s->xa = cdc_xa_create();
 
-    if (s->prefix == NULL || s->name == NULL || s->tables == NULL) {
+    if (s->prefix == NULL || s->name == NULL || s->tables == NULL
+        || s->xa == NULL)
+    {
         snprintf(err, errlen, "stream: out of memory");
         cdc_stream_destroy(s);
         return NULL;
@@ -126,6 +71,7 @@ cdc_stream_create(const cdc_stream_opts_t *o, char *err, size_t errlen)
     s->fmt.verify = o->verify_checksum;
     s->pos.pos = 4;
     s->committed = s->pos;
+    s->ended = s->pos;
     return s;
 }
 
@@ -163,6 +109,8 @@ cdc_stream_destroy(cdc_stream_t *s)
     cdc_buf_free(&s->value);
     cdc_buf_free(&s->scratch);
     free(s->payload);
+    free(s->zbuf);
+    cdc_xa_destroy(s->xa);
     free(s->prefix);
     free(s->name);
     free(s);
@@ -236,6 +184,7 @@ cdc_stream_set_position(cdc_stream_t *s, const char *file, uint64_t pos,
     }
 
     s->committed = s->pos;
+    s->ended = s->pos;
     return 0;
 }
 
@@ -288,7 +237,10 @@ cdc_stream_feed(cdc_stream_t *s, const uint8_t *ev, size_t len, char *err,
     }
 
     if (s->commit_pending) {
+        const cdc_stream_pos_t  *hold;
+
         s->commit_pending = 0;
+        s->in_group = 0;
         s->stats.transactions++;
 
         if (s->ntables > CDC_STREAM_MAX_TABLES) {
@@ -323,8 +275,18 @@ cdc_stream_feed(cdc_stream_t *s, const uint8_t *ev, size_t len, char *err,
             s->have_maria_gtid = 0;
         }
 
-        s->committed = s->pos;
-        if (s->o.commit != NULL && s->o.commit(s->o.data, &s->pos) != 0) {
+        /* while an XA transaction is prepared and undecided, the safe
+           position stays before its XA PREPARE group, so a restart
+           reads that group again (xa.h); ts_ms is still this commit's */
+        s->ended = s->pos;
+        hold = cdc_xa_hold(s->xa);
+        s->committed = hold ? *hold : s->pos;
+        s->committed.ts_ms = s->pos.ts_ms;
+        s->stats.xa_pending = cdc_xa_pending(s->xa);
+
+        if (s->o.commit != NULL
+            && s->o.commit(s->o.data, &s->committed) != 0)
+        {
             snprintf(err, errlen, "%s:%llu: stopped by the commit callback",
                      s->pos.file, (unsigned long long) s->ev_start);
             return -1;
@@ -353,6 +315,20 @@ cdc_stream_state_str(cdc_stream_t *s)
             break;
         }
         off += (size_t) n;
+    }
+}
+
+
+/* a GTID event: a new group (transaction) starts */
+static void
+cdc_stream_group_start(cdc_stream_t *s)
+{
+    s->in_group = 1;
+    s->gtid_xid_len = 0;
+
+    if (cdc_xa_is_open(s->xa)) {
+        /* an XA group that never reached XA_PREPARE */
+        cdc_xa_drop(s->xa, cdc_xa_current(s->xa));
     }
 }
 
@@ -396,8 +372,10 @@ cdc_stream_event(cdc_stream_t *s, const uint8_t *buf, size_t len,
     const uint8_t      *inner;
     int                 rc;
 
-    s->stats.events++;
-    s->stats.bytes += len;
+    if (in_payload != 2) {
+        s->stats.events++;
+        s->stats.bytes += len;
+    }
 
     if (cdc_binlog_event_parse(&ev, &s->fmt, buf, len, in_payload, e,
                                sizeof(e)) != 0)
@@ -437,6 +415,9 @@ cdc_stream_event(cdc_stream_t *s, const uint8_t *buf, size_t len,
         s->commit_pending = 1;
         return 0;
 
+    case CDC_BL_XA_PREPARE:
+        return cdc_stream_xa_prepare(s, &ev, err, errlen);
+
     case CDC_BL_ROTATE:
         if (in_payload) {
             return 0;
@@ -453,6 +434,20 @@ cdc_stream_event(cdc_stream_t *s, const uint8_t *buf, size_t len,
         return 0;
 
     case CDC_BL_MARIA_GTID:
+        cdc_stream_group_start(s);
+        if (ev.u.maria_gtid.flags & CDC_BL_GTID_PREPARED_XA) {
+            uint8_t  key[CDC_XA_KEY_MAX];
+
+            if (cdc_xa_open(s->xa, key,
+                            cdc_stream_xid_key(key, &ev.u.maria_gtid.xid),
+                            &s->ended) != 0)
+            {
+                goto nomem;
+            }
+        } else if (ev.u.maria_gtid.flags & CDC_BL_GTID_COMPLETED_XA) {
+            s->gtid_xid_len = cdc_stream_xid_key(s->gtid_xid,
+                                                 &ev.u.maria_gtid.xid);
+        }
         s->have_maria_gtid = 1;
         s->txn_gtid.domain = ev.u.maria_gtid.domain;
         s->txn_gtid.server = ev.h.server_id;
@@ -503,6 +498,7 @@ cdc_stream_event(cdc_stream_t *s, const uint8_t *buf, size_t len,
         cdc_stream_mysql_gtid(s, &ev.u.gtid);
         /* fall through */
     case CDC_BL_ANONYMOUS_GTID:
+        cdc_stream_group_start(s);
         if (ev.h.type == CDC_BL_ANONYMOUS_GTID) {
             s->pos.gtid[0] = '\0';
         }
@@ -539,21 +535,69 @@ cdc_stream_event(cdc_stream_t *s, const uint8_t *buf, size_t len,
         }
         return 0;
 
+    case CDC_BL_MARIA_QUERY_COMPRESSED:
     case CDC_BL_MARIA_WRITE_ROWS_COMPRESSED_V1:
     case CDC_BL_MARIA_UPDATE_ROWS_COMPRESSED_V1:
     case CDC_BL_MARIA_DELETE_ROWS_COMPRESSED_V1:
-    case CDC_BL_MARIA_QUERY_COMPRESSED:
-        snprintf(err, errlen, "%s:%llu: %s events are not supported: set "
-                 "log_bin_compress=OFF on the server", s->pos.file,
-                 (unsigned long long) s->ev_start,
-                 cdc_binlog_type_name(ev.h.type));
-        return -1;
+    case CDC_BL_MARIA_WRITE_ROWS_COMPRESSED:
+    case CDC_BL_MARIA_UPDATE_ROWS_COMPRESSED:
+    case CDC_BL_MARIA_DELETE_ROWS_COMPRESSED:
+        /* log_bin_compress=ON: rebuilt as the plain event (no CRC32,
+           hence in_payload 2) and handled as such */
+        if (in_payload == 2
+            || cdc_binlog_uncompress_event(&ev, &s->fmt, &s->zbuf,
+                                           &s->zbuf_cap, &n, e, sizeof(e))
+               != 0)
+        {
+            snprintf(err, errlen, "%s:%llu: %s", s->pos.file,
+                     (unsigned long long) s->ev_start,
+                     in_payload == 2 ? "compressed event inside a "
+                                       "compressed event" : e);
+            return -1;
+        }
+        return cdc_stream_event(s, s->zbuf, n, 2, err, errlen);
+
+    case CDC_BL_START_V3:
+    case CDC_BL_STOP:
+    case CDC_BL_INTVAR:
+    case CDC_BL_RAND:
+    case CDC_BL_USER_VAR:
+    case CDC_BL_FORMAT_DESCRIPTION:
+    case CDC_BL_INCIDENT:
+    case CDC_BL_HEARTBEAT:
+    case CDC_BL_IGNORABLE:
+    case CDC_BL_ROWS_QUERY:
+    case CDC_BL_PREVIOUS_GTIDS:
+    case CDC_BL_TRANSACTION_CONTEXT:
+    case CDC_BL_VIEW_CHANGE:
+    case CDC_BL_HEARTBEAT_V2:
+    case CDC_BL_MARIA_ANNOTATE_ROWS:
+    case CDC_BL_MARIA_BINLOG_CHECKPOINT:
+    case CDC_BL_MARIA_START_ENCRYPTION:
+        /* nothing to stream (FDE: handled by the parser) */
+        return 0;
 
     default:
-        /* FDE (handled by the parser), STOP, PREVIOUS_GTIDS, ANNOTATE,
-           BINLOG_CHECKPOINT, HEARTBEAT, unknown types (Aurora's 100) */
+        if (s->in_group && !(ev.h.flags & CDC_BL_F_IGNORABLE)) {
+            /* it may carry changes of this transaction: skipping it
+               could lose them, and the checkpoint would pass them */
+            snprintf(err, errlen, "%s:%llu: event type %u (%s) inside the "
+                     "transaction of GTID %s is not understood; stopping "
+                     "rather than skipping its changes", s->pos.file,
+                     (unsigned long long) s->ev_start, ev.h.type,
+                     cdc_binlog_type_name(ev.h.type),
+                     s->pos.gtid[0] ? s->pos.gtid : "(none)");
+            return -1;
+        }
+        /* between transactions (Aurora's 100, …): nothing to stream */
         return 0;
     }
+
+nomem:
+
+    snprintf(err, errlen, "%s:%llu: out of memory", s->pos.file,
+             (unsigned long long) s->ev_start);
+    return -1;
 }
 
 
@@ -573,6 +617,7 @@ cdc_stream_query(cdc_stream_t *s, const cdc_binlog_event_t *ev, char *err,
     }
 
     if (n == 5 && strncasecmp(q, "BEGIN", 5) == 0) {
+        s->in_group = 1;
         if (s->pos.ts_ms == 0 || !s->pos.gtid[0]) {
             s->pos.ts_ms = (uint64_t) ev->h.timestamp * 1000;
         }
@@ -586,9 +631,12 @@ cdc_stream_query(cdc_stream_t *s, const cdc_binlog_event_t *ev, char *err,
         return 0;
     }
 
+    if (n >= 3 && strncasecmp(q, "XA ", 3) == 0) {
+        return cdc_stream_xa_query(s, q, n, err, errlen);
+    }
+
     if ((n >= 9 && strncasecmp(q, "SAVEPOINT", 9) == 0)
-        || (n >= 11 && strncasecmp(q, "ROLLBACK TO", 11) == 0)
-        || (n >= 3 && strncasecmp(q, "XA ", 3) == 0))
+        || (n >= 11 && strncasecmp(q, "ROLLBACK TO", 11) == 0))
     {
         return 0;
     }
@@ -740,6 +788,15 @@ nomem:
 }
 
 
+int
+cdc_stream_nomem(cdc_stream_t *s, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s:%llu: out of memory", s->pos.file,
+             (unsigned long long) s->ev_start);
+    return -1;
+}
+
+
 static int
 cdc_stream_emit(cdc_stream_t *s, cdc_stream_table_t *e, char op,
     const cdc_binlog_value_t *before, const cdc_binlog_value_t *after,
@@ -791,6 +848,23 @@ cdc_stream_emit(cdc_stream_t *s, cdc_stream_table_t *e, char op,
         }
     } else if (cdc_buf_put(&s->value, "null", 4) != 0) {
         goto nomem;
+    }
+
+    if (cdc_xa_is_open(s->xa)) {
+        /* a prepared XA transaction's change waits for its XA COMMIT */
+        cdc_xa_change_t  xc;
+
+        xc.topic = e->topic;
+        xc.topic_len = e->topic_len;
+        xc.key = key->data;
+        xc.key_len = key->len;
+        xc.value = s->value.data;
+        xc.value_len = s->value.len;
+        xc.db = e->t->db;
+        xc.table = e->t->table;
+        xc.op = op;
+        return cdc_xa_add(s->xa, &xc) == 0 ? 0 : cdc_stream_nomem(s, err,
+                                                                 errlen);
     }
 
     if (cdc_event_value_end(&s->value, &src, op, now) != 0) {

@@ -20,8 +20,15 @@
  * MySQL GTID/ANONYMOUS/GTID_TAGGED, QUERY (BEGIN, COMMIT, DDL: the
  * ddl callback), TABLE_MAP (a new table id after ALTER → new shape),
  * ROWS v0/v1/v2, PARTIAL_UPDATE_ROWS, TRANSACTION_PAYLOAD (zstd; inner
- * events handled in order), XID; other types (STOP, Aurora's 100, …) are
- * skipped.  MariaDB compressed rows events (169-171) are an error.
+ * events handled in order), XID, MariaDB compressed QUERY and ROWS events
+ * (165-171, log_bin_compress=ON: inflated, then handled as the plain
+ * type).  XA: the changes of an XA START … XA PREPARE group are held
+ * (xa.h) and emitted at its XA COMMIT, with the XA COMMIT's GTID, file,
+ * pos and ts_ms as their source, or dropped at XA ROLLBACK; XA COMMIT …
+ * ONE PHASE is an ordinary transaction.  Types with nothing to stream
+ * (STOP, ANNOTATE, …) are skipped; an unknown type is skipped between
+ * transactions (Aurora's 100) but is an error inside one, since it may
+ * carry changes.
  */
 
 #ifndef CDC_SOURCE_STREAM_H
@@ -77,16 +84,22 @@ typedef struct {
 typedef int (*cdc_stream_emit_pt)(void *data, const cdc_stream_change_t *c);
 
 /*
- * A transaction committed (XID, COMMIT query, a DDL, or an autocommitted
- * non-transactional statement).  pos is the position AFTER the commit
- * event (and its GTID), safe to checkpoint once every change emitted
- * before it is acknowledged.
+ * A transaction committed (XID, COMMIT query, a DDL, an autocommitted
+ * non-transactional statement, XA_PREPARE, XA COMMIT / ROLLBACK).  pos is
+ * the position AFTER the commit event (and its GTID), safe to checkpoint
+ * once every change emitted before it is acknowledged; while an XA
+ * transaction is prepared and undecided it is instead the position
+ * before that XA's PREPARE group (the oldest such), so a restart reads
+ * the prepared changes again.  pos->ts_ms is always this commit's.
  */
 typedef int (*cdc_stream_commit_pt)(void *data, const cdc_stream_pos_t *pos);
 
 /* a DDL statement (QUERY other than BEGIN/COMMIT/ROLLBACK/SAVEPOINT) */
 typedef int (*cdc_stream_ddl_pt)(void *data, const char *db,
     const char *sql, size_t len, const cdc_stream_pos_t *pos);
+
+/* something worth a warning in the log (msg names the position) */
+typedef void (*cdc_stream_note_pt)(void *data, const char *msg);
 
 /* 1: stream db.table's changes, 0: skip them */
 typedef int (*cdc_stream_filter_pt)(void *data, const char *db,
@@ -108,6 +121,7 @@ typedef struct {
     cdc_stream_emit_pt     emit;           /* required */
     cdc_stream_commit_pt   commit;         /* may be NULL */
     cdc_stream_ddl_pt      ddl;            /* may be NULL */
+    cdc_stream_note_pt     note;           /* may be NULL */
     void                  *data;           /* passed to the callbacks */
 } cdc_stream_opts_t;
 
@@ -121,6 +135,12 @@ typedef struct {
     uint64_t   skipped_rows;    /* rows of filtered-out tables */
     uint64_t   transactions;    /* commits */
     uint64_t   bytes;           /* event bytes fed */
+    uint64_t   xa_committed;    /* XA transactions emitted at XA COMMIT */
+    uint64_t   xa_rolled_back;  /* … dropped at XA ROLLBACK */
+    uint64_t   xa_unknown;      /* XA COMMIT/ROLLBACK whose prepare this
+                                   stream never read */
+    uint64_t   xa_pending;      /* prepared, undecided (at the last
+                                   commit) */
 } cdc_stream_stats_t;
 
 

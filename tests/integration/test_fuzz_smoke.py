@@ -26,7 +26,7 @@ ROOT = harness.ROOT
 FUZZ = os.path.join(ROOT, "tests", "fuzz")
 OUT = os.path.join(harness.BUILD, "fuzz-smoke")
 SECONDS = int(os.environ.get("FUZZ_SMOKE_SECONDS", "20"))
-PKGS = "rdkafka libmariadb libpq jansson inih libmicrohttpd libzstd".split()
+PKGS = "rdkafka libmariadb libpq jansson inih libmicrohttpd libzstd zlib".split()
 SAN = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
        "-fno-omit-frame-pointer", "-g", "-O1"]
 
