@@ -30,6 +30,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "event.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
@@ -478,6 +479,85 @@ cdc_run_ddl(void *data, const char *db, const char *sql, size_t len,
 }
 
 
+/* a binlog column that may hold a MariaDB UUID/INET4/INET6 */
+static int
+cdc_run_maybe_native(const cdc_binlog_column_t *c)
+{
+    return c->type == CDC_MT_STRING && (c->meta == 4 || c->meta == 16)
+           && (c->charset == CDC_CHARSET_BINARY || c->charset == 0);
+}
+
+
+/*
+ * A new TABLE_MAP: the binlog logs UUID/INET4/INET6 as BINARY(16)/(4);
+ * the table's declared types say which columns are those, so the stream
+ * writes their text forms as the snapshot does.  A column that changed
+ * since (the stream lags an ALTER) no longer matches in name, type or
+ * length and keeps the bytes.
+ */
+static int
+cdc_run_table_map(void *data, cdc_binlog_table_t *t)
+{
+    cdc_run_t      *r;
+    cdc_src_col_t  *cols;
+    size_t          n, j;
+    unsigned        i;
+    char            err[512], tmp[24];
+    const char     *name;
+
+    r = data;
+
+    for (i = 0; i < t->ncols && !cdc_run_maybe_native(&t->cols[i]); i++) {
+        /* void */
+    }
+
+    if (i == t->ncols) {
+        return 0;
+    }
+
+    if (r->schema == NULL) {
+        r->schema = cdc_source_connect(r->cf, 10, err, sizeof(err));
+    }
+
+    if (r->schema == NULL
+        || cdc_source_columns(r->schema, t->db, t->table, &cols, &n, err,
+                              sizeof(err)) != 0)
+    {
+        cdc_log_warn("source: column types of %s.%s: %s", t->db, t->table,
+                     err);
+        if (r->schema) {
+            mysql_close(r->schema);
+            r->schema = NULL;
+        }
+        r->schema_lost = 1;
+        return -1;
+    }
+
+    for (i = 0; i < t->ncols; i++) {
+        if (!cdc_run_maybe_native(&t->cols[i])) {
+            continue;
+        }
+
+        name = cdc_event_column_name(t, i, tmp, sizeof(tmp));
+
+        for (j = 0; j < n; j++) {
+            if ((t->cols[i].name ? strcmp(cols[j].name, name) == 0
+                                 : j == i)
+                && cols[j].native != CDC_NATIVE_NONE
+                && t->cols[i].meta
+                   == (cols[j].native == CDC_NATIVE_INET4 ? 4 : 16))
+            {
+                t->cols[i].native = cols[j].native;
+            }
+        }
+    }
+
+    cdc_source_columns_free(cols, n);
+
+    return 0;
+}
+
+
 static cdc_stream_t *
 cdc_run_stream_new(cdc_run_t *r, const cdc_src_pos_t *from, char *err,
     size_t errlen)
@@ -490,6 +570,7 @@ cdc_run_stream_new(cdc_run_t *r, const cdc_src_pos_t *from, char *err,
     o.server_name = r->cf->topic_prefix;
     o.verify_checksum = 1;
     o.filter = cdc_run_filter;
+    o.table = cdc_run_table_map;
     o.emit = cdc_run_emit;
     o.commit = cdc_run_commit;
     o.ddl = cdc_run_ddl;
@@ -656,6 +737,12 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
                                        err, sizeof(err))
                        != 0)
             {
+                if (r->schema_lost && !*r->stop) {
+                    /* the table types could not be read: like a lost
+                       connection, read again from the last commit */
+                    r->schema_lost = 0;
+                    break;
+                }
                 if (!*r->stop && !r->acks.failed) {
                     cdc_log_error("binlog: %s", err);
                 }
@@ -1029,6 +1116,9 @@ done:
     cdc_http_stop(r->http);
     cdc_metrics_destroy(r->metrics);
     cdc_heartbeat_close(&r->hb);
+    if (r->schema) {
+        mysql_close(r->schema);
+    }
     cdc_checkpoint_free(&r->ck);
     cdc_acks_free(&r->acks);
     free(r->tables);

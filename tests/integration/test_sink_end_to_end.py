@@ -63,3 +63,92 @@ def test_end_to_end(tmp_path, mariadb, postgres, devkafka):
     assert "[id=4 .. id=4] (1 row)" in out, out
     assert 'column customer: source "dan", target "eve"' in out, out
     assert not sink.problems() and not run.sanitizer_reports()
+
+
+def test_native_types_float_and_unique_keys(tmp_path, mariadb, postgres,
+                                            devkafka):
+    """MariaDB's UUID/INET4/INET6 reach PostgreSQL's uuid/inet (no dead
+    letters) by snapshot and by stream; FLOAT keeps every digit; a table
+    keyed only by a UNIQUE NOT NULL column gets that key in the target;
+    verify compares these exactly (a FLOAT that differs in the 8th digit
+    differs, ::ffff:1.2.3.4/128 equals ::ffff:1.2.3.4)."""
+    mariadb.script("""
+        CREATE DATABASE shop CHARACTER SET utf8mb4;
+        CREATE TABLE shop.orders (id INT PRIMARY KEY, u UUID, a4 INET4,
+            a6 INET6, f FLOAT);
+        CREATE TABLE shop.codes (code INT NOT NULL, note VARCHAR(20),
+            UNIQUE KEY (code));
+        INSERT INTO shop.orders VALUES
+            (1, '6ccd780c-baba-1026-9564-5b8c656024db', '10.1.2.3', '::1',
+             16777217),
+            (2, NULL, NULL, NULL, NULL);
+        INSERT INTO shop.codes VALUES (7, 'seven');
+    """)
+    mariadb.cdc_user()
+    postgres.create_db("orders")
+    run = source_lib.Bridge(tmp_path / "run", mariadb, devkafka)
+    env = ss.env_for(devkafka, postgres, mariadb=mariadb,
+                     tables="shop.orders=public.orders,"
+                            "shop.codes=public.codes",
+                     create_tables="yes")
+    env["CDC_KAFKA_TOPIC_PREFIX"] = "monolith"
+    run.start()
+    sink = ss.Sink(tmp_path / "sink", env).start()
+    try:
+        ss.wait_rows(postgres, "SELECT count(*) FROM public.orders",
+                     [(2,)], sink=sink, timeout=90)
+        mariadb.script("""
+            INSERT INTO shop.orders VALUES (3,
+                '123e4567-e89b-42d3-a456-556642440000', '255.255.255.255',
+                '::ffff:1.2.3.4', 1.2345678);
+            UPDATE shop.orders SET a6 = '2001:db8::ff00:42:8329' WHERE id = 1;
+            UPDATE shop.codes SET note = 'SEVEN' WHERE code = 7;
+            INSERT INTO shop.codes VALUES (8, 'eight');
+        """)
+        ss.wait_rows(postgres, "SELECT id, u::text, host(a4), host(a6), "
+                     "f::text FROM public.orders ORDER BY id",
+                     [(1, "6ccd780c-baba-1026-9564-5b8c656024db",
+                       "10.1.2.3", "2001:db8::ff00:42:8329", "1.6777216e+07"),
+                      (2, None, None, None, None),
+                      (3, "123e4567-e89b-42d3-a456-556642440000",
+                       "255.255.255.255", "::ffff:1.2.3.4", "1.2345678")],
+                     sink=sink, timeout=60)
+        ss.wait_rows(postgres, "SELECT code, note FROM public.codes "
+                     "ORDER BY code", [(7, "SEVEN"), (8, "eight")],
+                     sink=sink, timeout=60)
+    finally:
+        rc = sink.stop()
+        run.stop()
+    assert rc == 0, sink.output()
+    assert "0 dead letters" in sink.output(), sink.output()
+
+    types = dict(postgres.sql(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+        " WHERE attrelid = 'public.orders'::regclass AND attnum > 0",
+        db="orders"))
+    assert (types["u"], types["a4"], types["a6"]) == ("uuid", "inet",
+                                                      "inet"), types
+    # the unique key is the target's primary key, as it is the events' key
+    assert postgres.sql("SELECT a.attname FROM pg_index i JOIN pg_attribute"
+                        " a ON a.attrelid = i.indrelid AND a.attnum = ANY"
+                        "(i.indkey) WHERE i.indrelid = 'public.codes'::"
+                        "regclass AND i.indisprimary", db="orders") == [
+        ("code",)]
+
+    rc, out = ss.verify(env)
+    assert rc == 0, out
+
+    # an address with its full mask is the address
+    postgres.sql("UPDATE public.orders SET a6 = '::ffff:1.2.3.4/128', "
+                 "a4 = '255.255.255.255/32' WHERE id = 3", db="orders")
+    rc, out = ss.verify(env)
+    assert rc == 0, out
+
+    # a float off in its 8th digit is a difference
+    postgres.sql("UPDATE public.orders SET f = 16777218 WHERE id = 1",
+                 db="orders")
+    rc, out = ss.verify(env)
+    assert rc == 1, out
+    assert 'column f: source "16777216", target "16777218"' in out, out
+    assert "column a" not in out, out
+    assert not sink.problems() and not run.sanitizer_reports()
