@@ -152,3 +152,78 @@ def test_native_types_float_and_unique_keys(tmp_path, mariadb, postgres,
     assert 'column f: source "16777216", target "16777218"' in out, out
     assert "column a" not in out, out
     assert not sink.problems() and not run.sanitizer_reports()
+
+
+def test_restart_replay_and_keyless_tables(tmp_path, mariadb, postgres,
+                                           devkafka):
+    """`run` killed before its checkpoint records the last changes sends
+    them again when it restarts.  Keyed tables (a PRIMARY KEY or only a
+    UNIQUE NOT NULL key) absorb the replay; a table without a key would get
+    the replayed inserts twice, so the sink refuses it, naming the table
+    and the fixes, unless allow_keyless_tables = yes."""
+    mariadb.script("""
+        CREATE DATABASE shop CHARACTER SET utf8mb4;
+        CREATE TABLE shop.orders (id INT PRIMARY KEY, n INT);
+        CREATE TABLE shop.codes (code INT NOT NULL, n INT,
+            UNIQUE KEY (code));
+        CREATE TABLE shop.events (n INT, note VARCHAR(20));
+        INSERT INTO shop.orders VALUES (1, 0);
+        INSERT INTO shop.codes VALUES (1, 0);
+    """)
+    mariadb.cdc_user()
+    postgres.create_db("orders")
+    # no checkpoint after the snapshot's: a restart replays every change
+    run = source_lib.Bridge(tmp_path / "run", mariadb, devkafka,
+                            checkpoint_interval="1h")
+    run.start()
+    run.wait_status(lambda s: s.get("phase") == "streaming", timeout=60,
+                    what="snapshot done")
+    mariadb.script("""
+        INSERT INTO shop.orders VALUES (2, 0), (3, 0);
+        UPDATE shop.orders SET n = n + 1;
+        INSERT INTO shop.codes VALUES (2, 0), (3, 0);
+        UPDATE shop.codes SET n = n + 1;
+        INSERT INTO shop.events VALUES (1, 'x'), (1, 'x');
+    """)
+    source_lib.read_all(devkafka, "monolith.shop.events", expect=2)
+    run.kill9()
+    run.start()
+    try:
+        # the replay: the events' inserts are in Kafka twice now
+        got = source_lib.read_all(devkafka, "monolith.shop.events",
+                                  expect=4)
+        assert len(got) == 4, got
+        codes = source_lib.read_all(devkafka, "monolith.shop.codes",
+                                    expect=11)
+        assert len(codes) == 11, codes
+    finally:
+        assert run.stop() == 0, run.log()
+
+    tables = ("shop.orders=public.orders,shop.codes=public.codes,"
+              "shop.events=public.events")
+    env = ss.env_for(devkafka, postgres, mariadb=mariadb, tables=tables,
+                     create_tables="yes")
+    env["CDC_KAFKA_TOPIC_PREFIX"] = "monolith"
+    rc, out = ss.Sink(tmp_path / "refused", env).run(timeout=60)
+    assert rc != 0, out
+    assert ("target table public.events (for shop.events) has no primary "
+            "key: a replay after `cdc-bridge run` restarts would insert its "
+            "rows again") in out, out
+    assert "allow_keyless_tables = yes" in out, out
+
+    env = ss.env_for(devkafka, postgres, mariadb=mariadb,
+                     tables="shop.orders=public.orders,"
+                            "shop.codes=public.codes",
+                     create_tables="yes")
+    env["CDC_KAFKA_TOPIC_PREFIX"] = "monolith"
+    sink = ss.Sink(tmp_path / "sink", env).start()
+    try:
+        ss.wait_rows(postgres, "SELECT 'o', id, n FROM public.orders UNION "
+                     "ALL SELECT 'c', code, n FROM public.codes ORDER BY 1, "
+                     "2", [("c", 1, 1), ("c", 2, 1), ("c", 3, 1),
+                           ("o", 1, 1), ("o", 2, 1), ("o", 3, 1)],
+                     sink=sink, timeout=60)
+    finally:
+        assert sink.stop() == 0, sink.output()
+    rc, out = ss.verify(env)
+    assert rc == 0, out
