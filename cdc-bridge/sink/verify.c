@@ -555,9 +555,13 @@ cdc_verify_src_chunk(cdc_verify_t *vf, const cdc_verify_row_t *last,
                 return cdc_error(err, errlen, "out of memory");
             }
             mysql_real_escape_string(my, e, v, (unsigned long) n);
-            cdc_sql_add(&q, i ? ", '" : "'");
+            cdc_sql_add(&q, i ? ", " : "");
+            /* BINARY of a UUID is its 16 bytes in text order */
+            cdc_sql_add(&q, vf->cols[vf->pk[i]].kind == CDC_PG_UUID
+                            ? "UNHEX(REPLACE('" : "'");
             cdc_sql_add(&q, e);
-            cdc_sql_add(&q, "'");
+            cdc_sql_add(&q, vf->cols[vf->pk[i]].kind == CDC_PG_UUID
+                            ? "', '-', ''))" : "'");
             free(e);
         }
 
@@ -687,7 +691,9 @@ cdc_verify_dst_chunk(cdc_verify_t *vf, const cdc_verify_row_t *lo,
         for (j = 0; j < vf->npk; j++) {                                       \
             cdc_sql_add(&q, j ? ", cdc_t." : "cdc_t.");                       \
             cdc_sql_add(&q, vf->t->cols[vf->cols[vf->pk[j]].dst].qname);      \
-            if (vf->cols[vf->pk[j]].textkey) {                                \
+            if (vf->cols[vf->pk[j]].textkey                                   \
+                && vf->cols[vf->pk[j]].kind != CDC_PG_UUID)                   \
+            {                                                                 \
                 cdc_sql_add(&q, " COLLATE \"C\"");                            \
             }                                                                 \
         }                                                                     \

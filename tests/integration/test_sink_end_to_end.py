@@ -83,13 +83,20 @@ def test_native_types_float_and_unique_keys(tmp_path, mariadb, postgres,
              16777217),
             (2, NULL, NULL, NULL, NULL);
         INSERT INTO shop.codes VALUES (7, 'seven');
+        CREATE TABLE shop.ukeys (u UUID PRIMARY KEY, n INT);
+        INSERT INTO shop.ukeys VALUES
+            ('6ccd780c-baba-1026-9564-5b8c656024db', 1),
+            ('123e4567-e89b-42d3-a456-556642440000', 2),
+            ('ffffffff-0000-1000-8000-000000000001', 3),
+            ('00000000-0000-1000-8000-ffffffffffff', 4),
+            ('6ccd780c-baba-1026-9564-5b8c656024dc', 5);
     """)
     mariadb.cdc_user()
     postgres.create_db("orders")
     run = source_lib.Bridge(tmp_path / "run", mariadb, devkafka)
     env = ss.env_for(devkafka, postgres, mariadb=mariadb,
                      tables="shop.orders=public.orders,"
-                            "shop.codes=public.codes",
+                            "shop.codes=public.codes,shop.ukeys=public.ukeys",
                      create_tables="yes")
     env["CDC_KAFKA_TOPIC_PREFIX"] = "monolith"
     run.start()
@@ -116,6 +123,8 @@ def test_native_types_float_and_unique_keys(tmp_path, mariadb, postgres,
         ss.wait_rows(postgres, "SELECT code, note FROM public.codes "
                      "ORDER BY code", [(7, "SEVEN"), (8, "eight")],
                      sink=sink, timeout=60)
+        ss.wait_rows(postgres, "SELECT count(*) FROM public.ukeys", [(5,)],
+                     sink=sink, timeout=60)
     finally:
         rc = sink.stop()
         run.stop()
@@ -137,6 +146,16 @@ def test_native_types_float_and_unique_keys(tmp_path, mariadb, postgres,
 
     rc, out = ss.verify(env)
     assert rc == 0, out
+    # a UUID key pages in chunks on both sides alike
+    rc, out = ss.verify(env, args=("--chunk", "2"))
+    assert rc == 0, out
+    assert "source 5 rows" in out, out
+    postgres.sql("DELETE FROM public.ukeys WHERE n = 3", db="orders")
+    rc, out = ss.verify(env, args=("--chunk", "2"))
+    assert rc == 1 and "1 missing in target" in out, out
+    assert "ffffffff-0000-1000-8000-000000000001" in out, out
+    postgres.sql("INSERT INTO public.ukeys VALUES "
+                 "('ffffffff-0000-1000-8000-000000000001', 3)", db="orders")
 
     # an address with its full mask is the address
     postgres.sql("UPDATE public.orders SET a6 = '::ffff:1.2.3.4/128', "
