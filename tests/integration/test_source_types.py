@@ -310,8 +310,17 @@ def test_unique_key_tables_keyed_alike(mariadb, devkafka, tmp_path):
         INSERT INTO uq VALUES (1, 10, 100, 'x'), (2, 20, 200, 'y');
         INSERT INTO lu VALUES ('one');
         INSERT INTO pre VALUES ('prefix1');
+        CREATE TABLE uk (u UUID NOT NULL, n INT, UNIQUE KEY (u))
+            ENGINE=InnoDB;
+        INSERT INTO uk VALUES ('6ccd780c-baba-1026-9564-5b8c656024db', 1),
+            ('123e4567-e89b-42d3-a456-556642440000', 2),
+            ('ffffffff-0000-1000-8000-000000000001', 3),
+            ('00000000-0000-1000-8000-ffffffffffff', 4),
+            ('6ccd780c-baba-1026-9564-5b8c656024dc', 5);
     """)
-    b = Bridge(tmp_path / "bridge", mariadb, devkafka).start()
+    # chunks of 2: the snapshot pages over each key, a UUID one too
+    b = Bridge(tmp_path / "bridge", mariadb, devkafka,
+               source_snapshot_chunk=2).start()
     try:
         b.wait_status(lambda s: s.get("phase") == "streaming", timeout=60,
                       what="snapshot done")
@@ -324,6 +333,7 @@ def test_unique_key_tables_keyed_alike(mariadb, devkafka, tmp_path):
         uq = read_all(devkafka, "monolith.shop.uq", expect=4)
         lu = read_all(devkafka, "monolith.shop.lu", expect=2)
         pre = read_all(devkafka, "monolith.shop.pre", expect=2)
+        uk = read_all(devkafka, "monolith.shop.uk", expect=5)
     finally:
         assert b.stop() == 0, b.log()
 
@@ -337,3 +347,5 @@ def test_unique_key_tables_keyed_alike(mariadb, devkafka, tmp_path):
     # a long unique (hash) key and a prefix key are no key, on both paths
     assert [(v["op"], k) for k, v, _p in lu] == [("r", None), ("u", None)]
     assert [(v["op"], k) for k, v, _p in pre] == [("r", None), ("u", None)]
+    assert sorted((k["u"], v["after"]["n"]) for k, v, _p in uk) == sorted(
+        mariadb.sql("SELECT CAST(u AS CHAR), n FROM shop.uk")), uk
