@@ -30,7 +30,6 @@
 
 #include "commands.h"
 #include "config.h"
-#include "event.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
@@ -479,39 +478,16 @@ cdc_run_ddl(void *data, const char *db, const char *sql, size_t len,
 }
 
 
-/* a binlog column that may hold a MariaDB UUID/INET4/INET6 */
-static int
-cdc_run_maybe_native(const cdc_binlog_column_t *c)
-{
-    return c->type == CDC_MT_STRING && (c->meta == 4 || c->meta == 16)
-           && (c->charset == CDC_CHARSET_BINARY || c->charset == 0);
-}
-
-
-/*
- * A new TABLE_MAP: the binlog logs UUID/INET4/INET6 as BINARY(16)/(4);
- * the table's declared types say which columns are those, so the stream
- * writes their text forms as the snapshot does.  A column that changed
- * since (the stream lags an ALTER) no longer matches in name, type or
- * length and keeps the bytes.
- */
+/* a new TABLE_MAP: mark UUID/INET columns (schema.c), on r->schema */
 static int
 cdc_run_table_map(void *data, cdc_binlog_table_t *t)
 {
-    cdc_run_t      *r;
-    cdc_src_col_t  *cols;
-    size_t          n, j;
-    unsigned        i;
-    char            err[512], tmp[24];
-    const char     *name;
+    cdc_run_t  *r;
+    char        err[512];
 
     r = data;
 
-    for (i = 0; i < t->ncols && !cdc_run_maybe_native(&t->cols[i]); i++) {
-        /* void */
-    }
-
-    if (i == t->ncols) {
+    if (!cdc_source_may_have_native(t)) {
         return 0;
     }
 
@@ -520,8 +496,7 @@ cdc_run_table_map(void *data, cdc_binlog_table_t *t)
     }
 
     if (r->schema == NULL
-        || cdc_source_columns(r->schema, t->db, t->table, &cols, &n, err,
-                              sizeof(err)) != 0)
+        || cdc_source_mark_native(r->schema, t, err, sizeof(err)) != 0)
     {
         cdc_log_warn("source: column types of %s.%s: %s", t->db, t->table,
                      err);
@@ -532,27 +507,6 @@ cdc_run_table_map(void *data, cdc_binlog_table_t *t)
         r->schema_lost = 1;
         return -1;
     }
-
-    for (i = 0; i < t->ncols; i++) {
-        if (!cdc_run_maybe_native(&t->cols[i])) {
-            continue;
-        }
-
-        name = cdc_event_column_name(t, i, tmp, sizeof(tmp));
-
-        for (j = 0; j < n; j++) {
-            if ((t->cols[i].name ? strcmp(cols[j].name, name) == 0
-                                 : j == i)
-                && cols[j].native != CDC_NATIVE_NONE
-                && t->cols[i].meta
-                   == (cols[j].native == CDC_NATIVE_INET4 ? 4 : 16))
-            {
-                t->cols[i].native = cols[j].native;
-            }
-        }
-    }
-
-    cdc_source_columns_free(cols, n);
 
     return 0;
 }

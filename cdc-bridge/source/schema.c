@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "event.h"
 #include "log.h"
 #include "source/source.h"
 
@@ -314,6 +315,72 @@ cdc_source_key(MYSQL *mysql, const char *db, const char *table,
 
     *cols = c;
     *n = k;
+
+    return 0;
+}
+
+
+/* a binlog column that may hold a MariaDB UUID/INET4/INET6 */
+static int
+cdc_source_maybe_native(const cdc_binlog_column_t *c)
+{
+    return c->type == CDC_MT_STRING && (c->meta == 4 || c->meta == 16)
+           && (c->charset == CDC_CHARSET_BINARY || c->charset == 0);
+}
+
+
+int
+cdc_source_may_have_native(const cdc_binlog_table_t *t)
+{
+    unsigned  i;
+
+    for (i = 0; i < t->ncols; i++) {
+        if (cdc_source_maybe_native(&t->cols[i])) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+cdc_source_mark_native(MYSQL *mysql, cdc_binlog_table_t *t, char *err,
+    size_t errlen)
+{
+    cdc_src_col_t  *cols;
+    size_t          n, j;
+    unsigned        i;
+    char            tmp[24];
+    const char     *name;
+
+    if (cdc_source_columns(mysql, t->db, t->table, &cols, &n, err, errlen)
+        != 0)
+    {
+        return -1;
+    }
+
+    for (i = 0; i < t->ncols; i++) {
+        if (!cdc_source_maybe_native(&t->cols[i])) {
+            continue;
+        }
+
+        name = cdc_event_column_name(t, i, tmp, sizeof(tmp));
+
+        /* by name (by position without names), and only when the
+           binlog's shape is the declared type's */
+        for (j = 0; j < n; j++) {
+            if ((t->cols[i].name ? strcmp(cols[j].name, name) == 0 : j == i)
+                && cols[j].native != CDC_NATIVE_NONE
+                && t->cols[i].meta
+                   == (cols[j].native == CDC_NATIVE_INET4 ? 4 : 16))
+            {
+                t->cols[i].native = cols[j].native;
+            }
+        }
+    }
+
+    cdc_source_columns_free(cols, n);
 
     return 0;
 }

@@ -107,6 +107,18 @@ void cdc_source_columns_free(cdc_src_col_t *cols, size_t n);
 int cdc_source_key(MYSQL *mysql, const char *db, const char *table,
     char ***cols, size_t *n, char *err, size_t errlen);
 
+/*
+ * The binlog logs MariaDB's UUID/INET4/INET6 as BINARY(16)/(4): marks the
+ * columns of t declared so (cdc_binlog_column_t native) from the table's
+ * types now, by name and only where the binlog's shape is the declared
+ * type's (a column changed since, while the stream lags, keeps its bytes).
+ * cdc_source_may_have_native: has t any column that could be one (else
+ * there is nothing to ask the server).
+ */
+int cdc_source_may_have_native(const cdc_binlog_table_t *t);
+int cdc_source_mark_native(MYSQL *mysql, cdc_binlog_table_t *t, char *err,
+    size_t errlen);
+
 
 /* -------------------------------------------------------- checks */
 
