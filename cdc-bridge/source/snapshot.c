@@ -521,6 +521,14 @@ cdc_snap_table(cdc_snap_t *sn, const cdc_snap_table_t *t, char *err,
         return -1;
     }
 
+    if (ncols == 0) {
+        cdc_snap_free_strings(pk, npk);
+        cdc_source_columns_free(cols, ncols);
+        return cdc_error(err, errlen, "snapshot of %s: no columns in "
+                         "information_schema (dropped during the "
+                         "snapshot?)", name);
+    }
+
     last = NULL;
     nlast_n = 0;
     pkidx = NULL;
