@@ -5,7 +5,9 @@
  * type's JSON form, the envelope, keys, the timezone rule.
  *
  *   topic  <prefix>.<db>.<table>
- *   key    {"id":1}   (the primary key columns; JSON null without a PK)
+ *   key    {"id":1}   (the key columns: the PRIMARY KEY, else the first
+ *                      UNIQUE NOT NULL key, as the TABLE_MAP marks it and
+ *                      the snapshot chooses it; JSON null without a key)
  *   value  {"before":{…}|null,"after":{…}|null,
  *           "source":{"version":…,"connector":"mysql","name":<prefix>,
  *                     "ts_ms":…,"db":…,"table":…,"server_id":…,
