@@ -312,6 +312,9 @@ def test_unique_key_tables_keyed_alike(mariadb, devkafka, tmp_path):
         INSERT INTO pre VALUES ('prefix1');
         CREATE TABLE uk (u UUID NOT NULL, n INT, UNIQUE KEY (u))
             ENGINE=InnoDB;
+        CREATE TABLE mem (a INT NOT NULL, n INT, UNIQUE KEY (a))
+            ENGINE=MEMORY;
+        INSERT INTO mem VALUES (5, 0);
         INSERT INTO uk VALUES ('6ccd780c-baba-1026-9564-5b8c656024db', 1),
             ('123e4567-e89b-42d3-a456-556642440000', 2),
             ('ffffffff-0000-1000-8000-000000000001', 3),
@@ -329,11 +332,13 @@ def test_unique_key_tables_keyed_alike(mariadb, devkafka, tmp_path):
             INSERT INTO uq VALUES (3, 30, 300, 'w');
             UPDATE lu SET t = 'two';
             UPDATE pre SET s = 'prefix2';
+            UPDATE mem SET n = 1;
         """, db="shop")
         uq = read_all(devkafka, "monolith.shop.uq", expect=4)
         lu = read_all(devkafka, "monolith.shop.lu", expect=2)
         pre = read_all(devkafka, "monolith.shop.pre", expect=2)
         uk = read_all(devkafka, "monolith.shop.uk", expect=5)
+        mem = read_all(devkafka, "monolith.shop.mem", expect=2)
     finally:
         assert b.stop() == 0, b.log()
 
@@ -347,5 +352,8 @@ def test_unique_key_tables_keyed_alike(mariadb, devkafka, tmp_path):
     # a long unique (hash) key and a prefix key are no key, on both paths
     assert [(v["op"], k) for k, v, _p in lu] == [("r", None), ("u", None)]
     assert [(v["op"], k) for k, v, _p in pre] == [("r", None), ("u", None)]
+    # a MEMORY table's unique keys are HASH keys, and usable
+    assert [(v["op"], k) for k, v, _p in mem] == [("r", {"a": 5}),
+                                                  ("u", {"a": 5})]
     assert sorted((k["u"], v["after"]["n"]) for k, v, _p in uk) == sorted(
         mariadb.sql("SELECT CAST(u AS CHAR), n FROM shop.uk")), uk
