@@ -305,6 +305,12 @@ static const cdc_conf_key_t  cdc_conf_keys[] = {
       "create missing target tables (and added columns) from the source "
       "schema" },
 
+    { "service", "allow_keyless_tables", CDC_T_BOOL, 0, 0, "no",
+      SVC(allow_keyless), 0, 0, NULL,
+      "apply tables without a key (no PRIMARY KEY, no UNIQUE NOT NULL "
+      "key) change by change; a replay after `run` restarts inserts "
+      "their rows again" },
+
     { "service", "batch_size", CDC_T_INT, 1, 1000000, "1000",
       SVC(batch_size), 0, 0, NULL, "changes per target transaction" },
 

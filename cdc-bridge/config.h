@@ -50,6 +50,7 @@ typedef struct {
     cdc_column_map_t  *columns;
     size_t             ncolumns;
     int                create_tables;   /* also adds columns on ADD COLUMN */
+    int                allow_keyless;   /* apply tables without a key */
     int                batch_size;      /* changes per transaction */
     int                batch_time_ms;   /* longest wait to fill a batch */
     char              *lag_file;        /* NULL: none */

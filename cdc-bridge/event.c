@@ -3,6 +3,7 @@
  * type (docs/events.md), appended by hand into a reusable cdc_buf_t.
  */
 
+#include <arpa/inet.h>
 #include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -506,6 +507,52 @@ cdc_civil(int64_t sec, cdc_binlog_tm_t *tm)
 /* ------------------------------------------------------------------ */
 /* binlog values                                                        */
 
+int
+cdc_event_put_native(cdc_buf_t *b, unsigned native, const uint8_t *p,
+    size_t len)
+{
+    uint8_t   v[16];
+    char      tmp[INET6_ADDRSTRLEN + 4], *o;
+    size_t    n, i;
+
+    n = native == CDC_NATIVE_INET4 ? 4 : 16;
+
+    if (len > n) {
+        /* not what the declared type stores: keep the bytes */
+        return cdc_json_put_base64(b, p, len);
+    }
+
+    /* BINARY(n) in the binlog: trailing zero bytes dropped */
+    memset(v, 0, sizeof(v));
+    memcpy(v, p, len);
+
+    o = tmp;
+    *o++ = '"';
+
+    if (native == CDC_NATIVE_UUID) {
+        for (i = 0; i < 16; i++) {
+            if (i == 4 || i == 6 || i == 8 || i == 10) {
+                *o++ = '-';
+            }
+            *o++ = "0123456789abcdef"[v[i] >> 4];
+            *o++ = "0123456789abcdef"[v[i] & 15];
+        }
+
+    } else if (inet_ntop(native == CDC_NATIVE_INET4 ? AF_INET : AF_INET6, v,
+                         o, INET6_ADDRSTRLEN) != NULL)
+    {
+        o += strlen(o);
+
+    } else {
+        return cdc_json_put_base64(b, p, len);
+    }
+
+    *o++ = '"';
+
+    return cdc_buf_put(b, tmp, (size_t) (o - tmp));
+}
+
+
 static int
 cdc_is_blob_type(unsigned t)
 {
@@ -630,6 +677,9 @@ cdc_event_put_binlog_value(cdc_buf_t *b, const cdc_binlog_column_t *c,
                                  v->v.s.len);
 
     case CDC_V_BINARY:
+        if (c->native != CDC_NATIVE_NONE) {
+            return cdc_event_put_native(b, c->native, v->v.s.p, v->v.s.len);
+        }
         if (c->type == CDC_MT_STRING && v->v.s.len < c->meta) {
             /* BINARY(n): the binlog drops trailing zero bytes */
             scratch->len = 0;
@@ -723,6 +773,11 @@ cdc_event_put_sql_value(cdc_buf_t *b, unsigned mysql_type,
     case CDC_MT_LONG:
     case CDC_MT_LONGLONG:
     case CDC_MT_YEAR:
+        /* YEAR 0 is shown as "0000": a number has no leading zeros */
+        while (len > 1 && s[0] == '0') {
+            s++;
+            len--;
+        }
         if (len == 0) {
             return cdc_buf_put(b, "0", 1);
         }

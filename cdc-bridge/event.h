@@ -5,7 +5,9 @@
  * type's JSON form, the envelope, keys, the timezone rule.
  *
  *   topic  <prefix>.<db>.<table>
- *   key    {"id":1}   (the primary key columns; JSON null without a PK)
+ *   key    {"id":1}   (the key columns: the PRIMARY KEY, else the first
+ *                      UNIQUE NOT NULL key, as the TABLE_MAP marks it and
+ *                      the snapshot chooses it; JSON null without a key)
  *   value  {"before":{…}|null,"after":{…}|null,
  *           "source":{"version":…,"connector":"mysql","name":<prefix>,
  *                     "ts_ms":…,"db":…,"table":…,"server_id":…,
@@ -90,12 +92,24 @@ int cdc_event_put_binlog_value(cdc_buf_t *b, const cdc_binlog_column_t *c,
     cdc_buf_t *scratch, char *err, size_t errlen);
 
 /*
+ * The text form of a MariaDB UUID ("6ccd780c-baba-1026-9564-5b8c656024db",
+ * the bytes in the order the binlog and SELECT HEX() show them), INET4
+ * ("10.1.2.3") or INET6 ("::1", RFC 5952 as SELECT shows it) value
+ * (native: CDC_NATIVE_*), quotes included.  Shorter values are padded
+ * with zero bytes (the binlog drops them from BINARY(n)); a longer one is
+ * written as base64, as any binary value.
+ */
+int cdc_event_put_native(cdc_buf_t *b, unsigned native, const uint8_t *p,
+    size_t len);
+
+/*
  * Appends the JSON form of a text-protocol value (mysql_fetch_row) for a
  * column described by MYSQL_FIELD's type, flags, charsetnr and decimals,
  * so the snapshot writes exactly what the stream writes.  s == NULL is
  * SQL NULL.  Requires the session to use time_zone '+00:00' (TIMESTAMP
  * values are written as UTC) and character_set_results utf8mb4 (text is
- * taken as UTF-8).  Rules: integer and YEAR types → numbers as given;
+ * taken as UTF-8).  Rules: integer and YEAR types → numbers as given
+ * (YEAR "0000" → 0);
  * DECIMAL → string; FLOAT/DOUBLE → numbers, re-printed shortest;
  * DATE/DATETIME/TIME → strings as given; TIMESTAMP "Y-m-d H:M:S[.f]" →
  * "Y-m-dTH:M:S[.f]Z"; BIT → bit string of the field length; JSON →

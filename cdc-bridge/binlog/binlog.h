@@ -454,7 +454,21 @@ typedef struct {
     const char    *name;            /* NULL when the binlog has none */
     const char   **labels;          /* ENUM/SET strings, NULL if unknown */
     unsigned       nlabels;
+    unsigned       native;          /* CDC_NATIVE_*: set by the reader from
+                                       the table's column types, never
+                                       decoded (the binlog cannot tell) */
 } cdc_binlog_column_t;
+
+
+/*
+ * MariaDB's UUID, INET4 and INET6 are logged as BINARY(16)/BINARY(4) with
+ * the binary charset; a reader that knows the column's declared type (from
+ * information_schema) marks it so the value is written in its text form.
+ */
+#define CDC_NATIVE_NONE   0
+#define CDC_NATIVE_UUID   1
+#define CDC_NATIVE_INET4  2
+#define CDC_NATIVE_INET6  3
 
 
 typedef struct {

@@ -417,11 +417,25 @@ cdc_catalog_prepare(cdc_sink_t *s, char *err, size_t errlen)
             }
         }
 
+        if (t->npk == 0 && !s->svc->allow_keyless) {
+            return cdc_error(err, errlen, "service %s: target table %s.%s "
+                             "(for %s) has no primary key: a replay after "
+                             "`cdc-bridge run` restarts would insert its "
+                             "rows again; give %s a PRIMARY KEY or a "
+                             "UNIQUE key of NOT NULL columns (and the "
+                             "target the same primary key), or set "
+                             "allow_keyless_tables = yes to accept "
+                             "duplicates", s->svc->name,
+                             t->map->dst_schema, t->map->dst_table, t->src,
+                             t->src);
+        }
+
         if (t->npk == 0) {
             cdc_log_warn("service %s: %s.%s has no primary key: its "
-                         "changes apply one by one, matching every column",
-                         s->svc->name, t->map->dst_schema,
-                         t->map->dst_table);
+                         "changes apply one by one, matching every column, "
+                         "and a replay inserts rows again "
+                         "(allow_keyless_tables = yes)", s->svc->name,
+                         t->map->dst_schema, t->map->dst_table);
         }
     }
 

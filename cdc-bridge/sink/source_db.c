@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "sink/sink.h"
+#include "source/source.h"
 
 
 void *
@@ -80,6 +81,33 @@ cdc_source_db_num(const char *v)
 }
 
 
+/* the key by the binlog's rule, the one the events carry (schema.c) */
+static int
+cdc_source_db_key(MYSQL *my, const char *db, const char *table,
+    cdc_source_col_t *cols, size_t ncols, char *err, size_t errlen)
+{
+    char   **key;
+    size_t   nkey, i, k;
+
+    if (cdc_source_key(my, db, table, &key, &nkey, err, errlen) != 0) {
+        return -1;
+    }
+
+    for (k = 0; k < nkey; k++) {
+        for (i = 0; i < ncols; i++) {
+            if (strcmp(cols[i].name, key[k]) == 0) {
+                cols[i].pk = (int) k + 1;
+            }
+        }
+        free(key[k]);
+    }
+
+    free(key);
+
+    return 0;
+}
+
+
 int
 cdc_source_db_columns(cdc_sink_t *s, const char *db, const char *table,
     cdc_source_col_t **colsp, size_t *ncolsp, char *err, size_t errlen)
@@ -112,10 +140,7 @@ cdc_source_db_columns(cdc_sink_t *s, const char *db, const char *table,
              "SELECT c.COLUMN_NAME, LOWER(c.DATA_TYPE), c.COLUMN_TYPE,"
              " c.CHARACTER_MAXIMUM_LENGTH, c.NUMERIC_PRECISION,"
              " c.NUMERIC_SCALE, c.DATETIME_PRECISION, c.IS_NULLABLE,"
-             " (SELECT k.SEQ_IN_INDEX FROM information_schema.STATISTICS k"
-             "  WHERE k.TABLE_SCHEMA = c.TABLE_SCHEMA"
-             "  AND k.TABLE_NAME = c.TABLE_NAME AND k.INDEX_NAME = 'PRIMARY'"
-             "  AND k.COLUMN_NAME = c.COLUMN_NAME),"
+             " NULL,"
              " (SELECT COUNT(*) FROM information_schema.CHECK_CONSTRAINTS x"
              "  WHERE x.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA"
              "  AND x.TABLE_NAME = c.TABLE_NAME"
@@ -180,6 +205,13 @@ cdc_source_db_columns(cdc_sink_t *s, const char *db, const char *table,
 
     *colsp = cols;
     *ncolsp = i;
+
+    if (cdc_source_db_key(my, db, table, cols, i, err, errlen) != 0) {
+        cdc_source_db_free_columns(cols, i);
+        *colsp = NULL;
+        *ncolsp = 0;
+        return -1;
+    }
 
     return 0;
 }

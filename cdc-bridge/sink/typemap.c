@@ -183,6 +183,14 @@ cdc_typemap_kind(const char *t)
         return CDC_PG_FLOAT8;
     }
 
+    if (strcmp(t, "inet") == 0 || strcmp(t, "cidr") == 0) {
+        return CDC_PG_INET;
+    }
+
+    if (strcmp(t, "uuid") == 0) {
+        return CDC_PG_UUID;
+    }
+
     if (strcmp(t, "smallint") == 0 || strcmp(t, "integer") == 0
         || strcmp(t, "bigint") == 0 || strncmp(t, "numeric", 7) == 0)
     {

@@ -25,6 +25,7 @@
  *     alias with CHECK json_valid)
  *   ENUM, SET                      text (label; comma-joined labels)
  *   GEOMETRY and its subtypes      bytea (the WKB; the SRID is not kept)
+ *   UUID, INET4, INET6 (MariaDB)   uuid, inet (from their text forms)
  *
  * Values: zero and partial dates ("0000-00-00", "2024-00-10", year 0)
  * become NULL, since PostgreSQL has no such dates; base64 becomes bytea;
@@ -52,7 +53,9 @@ typedef enum {
     CDC_PG_BOOL,
     CDC_PG_NUMBER,              /* integers, numeric */
     CDC_PG_FLOAT4,
-    CDC_PG_FLOAT8
+    CDC_PG_FLOAT8,
+    CDC_PG_INET,                /* inet, cidr: passes as text */
+    CDC_PG_UUID                 /* passes as text */
 } cdc_pg_kind_t;
 
 

@@ -6,7 +6,8 @@
  * rows, default 10000) from the source; the target rows in the same key
  * range are read too, and both sides are brought to canonical text per
  * column (the type map's forms: zero dates as NULL, TIME and interval as
- * microseconds, FLOAT as 6 significant digits, DOUBLE as 17, binary as
+ * microseconds, FLOAT as the exact 32-bit value (9 digits; the source
+ * read as DOUBLE), DOUBLE as 17, inet without a full-length mask, binary as
  * lowercase hex, JSON with sorted keys, timestamps in UTC with trailing
  * zeros of the fraction removed) and merged by key.  Rows missing on
  * one side or different are reported as key ranges.  Counts and a
@@ -17,6 +18,8 @@
  * text keys byte-wise (MySQL ORDER BY BINARY, PostgreSQL COLLATE "C").
  */
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +156,36 @@ cdc_verify_usec(const char *v, long long *out)
 }
 
 
+/* an address as inet_ntop writes it; a full-length mask ("/128") dropped */
+static char *
+cdc_verify_canon_inet(const char *v)
+{
+    char           a[INET6_ADDRSTRLEN + 8], out[INET6_ADDRSTRLEN + 8];
+    char          *slash;
+    unsigned char  bin[16];
+    int            af;
+
+    snprintf(a, sizeof(a), "%s", v);
+    af = strchr(a, ':') ? AF_INET6 : AF_INET;
+    slash = strchr(a, '/');
+
+    if (slash) {
+        if (strtol(slash + 1, NULL, 10) != (af == AF_INET6 ? 128 : 32)) {
+            return strdup(v);
+        }
+        *slash = '\0';
+    }
+
+    if (inet_pton(af, a, bin) != 1
+        || inet_ntop(af, bin, out, sizeof(out)) == NULL)
+    {
+        return strdup(v);
+    }
+
+    return strdup(out);
+}
+
+
 /* the canonical text of one value (malloc()ed; NULL for SQL NULL) */
 static char *
 cdc_verify_canon(const cdc_verify_col_t *c, const char *v, int source)
@@ -161,6 +194,7 @@ cdc_verify_canon(const cdc_verify_col_t *c, const char *v, int source)
     double       d;
     json_t      *j;
     long long    us;
+    size_t       i;
     const char  *p;
 
     if (v == NULL) {
@@ -189,9 +223,21 @@ cdc_verify_canon(const cdc_verify_col_t *c, const char *v, int source)
         return strdup(buf);
 
     case CDC_PG_FLOAT4:
+        /* the stored 32-bit float exactly: 9 digits tell any two apart
+           (the source reads FLOAT as DOUBLE: its text has 6 digits) */
         d = strtod(v, NULL);
-        snprintf(buf, sizeof(buf), "%.6g", (double) (float) d);
+        snprintf(buf, sizeof(buf), "%.9g", (double) (float) d);
         return strdup(buf);
+
+    case CDC_PG_INET:
+        return cdc_verify_canon_inet(v);
+
+    case CDC_PG_UUID:
+        out = strdup(v);
+        for (i = 0; out && out[i]; i++) {
+            out[i] = (char) tolower((unsigned char) out[i]);
+        }
+        return out;
 
     case CDC_PG_FLOAT8:
         d = strtod(v, NULL);
@@ -470,6 +516,12 @@ cdc_verify_src_chunk(cdc_verify_t *vf, const cdc_verify_row_t *last,
             cdc_verify_ident(c->src);
             cdc_sql_add(&q, ")))");
 
+        } else if (strcmp(c->mysql_type, "float") == 0) {
+            /* the text protocol shows FLOAT with 6 digits */
+            cdc_sql_add(&q, "CAST(");
+            cdc_verify_ident(c->src);
+            cdc_sql_add(&q, " AS DOUBLE)");
+
         } else {
             cdc_verify_ident(c->src);
         }
@@ -503,9 +555,13 @@ cdc_verify_src_chunk(cdc_verify_t *vf, const cdc_verify_row_t *last,
                 return cdc_error(err, errlen, "out of memory");
             }
             mysql_real_escape_string(my, e, v, (unsigned long) n);
-            cdc_sql_add(&q, i ? ", '" : "'");
+            cdc_sql_add(&q, i ? ", " : "");
+            /* BINARY of a UUID is its 16 bytes in text order */
+            cdc_sql_add(&q, vf->cols[vf->pk[i]].kind == CDC_PG_UUID
+                            ? "UNHEX(REPLACE('" : "'");
             cdc_sql_add(&q, e);
-            cdc_sql_add(&q, "'");
+            cdc_sql_add(&q, vf->cols[vf->pk[i]].kind == CDC_PG_UUID
+                            ? "', '-', ''))" : "'");
             free(e);
         }
 
@@ -635,7 +691,9 @@ cdc_verify_dst_chunk(cdc_verify_t *vf, const cdc_verify_row_t *lo,
         for (j = 0; j < vf->npk; j++) {                                       \
             cdc_sql_add(&q, j ? ", cdc_t." : "cdc_t.");                       \
             cdc_sql_add(&q, vf->t->cols[vf->cols[vf->pk[j]].dst].qname);      \
-            if (vf->cols[vf->pk[j]].textkey) {                                \
+            if (vf->cols[vf->pk[j]].textkey                                   \
+                && vf->cols[vf->pk[j]].kind != CDC_PG_UUID)                   \
+            {                                                                 \
                 cdc_sql_add(&q, " COLLATE \"C\"");                            \
             }                                                                 \
         }                                                                     \

@@ -558,6 +558,40 @@ cdc_run_note(void *data, const char *msg)
 }
 
 
+/* a new TABLE_MAP: mark UUID/INET columns (schema.c), on r->schema */
+static int
+cdc_run_table_map(void *data, cdc_binlog_table_t *t)
+{
+    cdc_run_t  *r;
+    char        err[512];
+
+    r = data;
+
+    if (!cdc_source_may_have_native(t)) {
+        return 0;
+    }
+
+    if (r->schema == NULL) {
+        r->schema = cdc_source_connect(r->cf, 10, err, sizeof(err));
+    }
+
+    if (r->schema == NULL
+        || cdc_source_mark_native(r->schema, t, err, sizeof(err)) != 0)
+    {
+        cdc_log_warn("source: column types of %s.%s: %s", t->db, t->table,
+                     err);
+        if (r->schema) {
+            mysql_close(r->schema);
+            r->schema = NULL;
+        }
+        r->schema_lost = 1;
+        return -1;
+    }
+
+    return 0;
+}
+
+
 static cdc_stream_t *
 cdc_run_stream_new(cdc_run_t *r, const cdc_src_pos_t *from, char *err,
     size_t errlen)
@@ -570,6 +604,7 @@ cdc_run_stream_new(cdc_run_t *r, const cdc_src_pos_t *from, char *err,
     o.server_name = r->cf->topic_prefix;
     o.verify_checksum = 1;
     o.filter = cdc_run_filter;
+    o.table = cdc_run_table_map;
     o.emit = cdc_run_emit;
     o.commit = cdc_run_commit;
     o.ddl = cdc_run_ddl;
@@ -737,6 +772,12 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
                                        err, sizeof(err))
                        != 0)
             {
+                if (r->schema_lost && !*r->stop) {
+                    /* the table types could not be read: like a lost
+                       connection, read again from the last commit */
+                    r->schema_lost = 0;
+                    break;
+                }
                 if (!*r->stop && !r->acks.failed) {
                     cdc_log_error("binlog: %s", err);
                 }
@@ -1111,6 +1152,9 @@ done:
     cdc_http_stop(r->http);
     cdc_metrics_destroy(r->metrics);
     cdc_heartbeat_close(&r->hb);
+    if (r->schema) {
+        mysql_close(r->schema);
+    }
     cdc_checkpoint_free(&r->ck);
     cdc_acks_free(&r->acks);
     free(r->tables);

@@ -60,6 +60,9 @@ struct cdc_run_s {
     size_t                  ntables;
     cdc_run_table_t        *last_table;
 
+    MYSQL                  *schema;     /* column types for the stream */
+    int                     schema_lost;
+
     cdc_metrics_t          *metrics;
     cdc_http_t             *http;
     cdc_metric_t           *m_events;

@@ -213,56 +213,12 @@ cdc_snap_tables(cdc_snap_t *sn, cdc_snap_table_t **out, size_t *n,
 }
 
 
-/* primary key columns in key order; 0 columns: no primary key */
+/* key columns by the binlog's rule, in key order; 0 columns: no key */
 static int
 cdc_snap_pk(cdc_snap_t *sn, const cdc_snap_table_t *t, char ***cols,
     size_t *n, char *err, size_t errlen)
 {
-    char        q[1400], edb[520], etb[520];
-    MYSQL_RES  *res;
-    MYSQL_ROW   row;
-    char      **c;
-
-    *cols = NULL;
-    *n = 0;
-
-    mysql_real_escape_string(sn->mysql, edb, t->db, strlen(t->db));
-    mysql_real_escape_string(sn->mysql, etb, t->name, strlen(t->name));
-
-    snprintf(q, sizeof(q), "SELECT COLUMN_NAME FROM information_schema."
-             "STATISTICS WHERE TABLE_SCHEMA = '%s' AND TABLE_NAME = '%s' "
-             "AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX", edb, etb);
-
-    if (mysql_query(sn->mysql, q) != 0) {
-        return cdc_error(err, errlen, "primary key of %s.%s: %s (%u)",
-                         t->db, t->name, mysql_error(sn->mysql),
-                         mysql_errno(sn->mysql));
-    }
-
-    res = mysql_store_result(sn->mysql);
-    if (res == NULL) {
-        return cdc_error(err, errlen, "primary key of %s.%s: no result",
-                         t->db, t->name);
-    }
-
-    c = calloc(mysql_num_rows(res) + 1, sizeof(char *));
-    if (c == NULL) {
-        mysql_free_result(res);
-        return cdc_error(err, errlen, "out of memory");
-    }
-
-    while ((row = mysql_fetch_row(res)) != NULL) {
-        c[*n] = strdup(row[0] ? row[0] : "");
-        if (c[*n] == NULL) {
-            break;
-        }
-        (*n)++;
-    }
-
-    mysql_free_result(res);
-    *cols = c;
-
-    return 0;
+    return cdc_source_key(sn->mysql, t->db, t->name, cols, n, err, errlen);
 }
 
 
@@ -337,17 +293,36 @@ cdc_snap_literal(MYSQL *mysql, const MYSQL_FIELD *f, const char *v,
 }
 
 
-/* SELECT * FROM t [WHERE key > last] ORDER BY key LIMIT chunk */
+/*
+ * SELECT cols FROM t [WHERE key > last] ORDER BY key LIMIT chunk.  Every
+ * column by name (INVISIBLE ones too, as the binlog logs them); FLOAT as
+ * DOUBLE, since the text protocol prints FLOAT with 6 digits only.
+ */
 static int
-cdc_snap_query(cdc_snap_t *sn, const cdc_snap_table_t *t, char **pk,
-    size_t npk, char **last, size_t nlast, cdc_buf_t *q)
+cdc_snap_query(cdc_snap_t *sn, const cdc_snap_table_t *t,
+    const cdc_src_col_t *cols, size_t ncols, char **pk, size_t npk,
+    char **last, size_t nlast, cdc_buf_t *q)
 {
     size_t  i, j;
     int     rc;
 
     cdc_buf_reset(q);
 
-    rc = cdc_buf_puts(q, "SELECT * FROM ");
+    rc = cdc_buf_puts(q, "SELECT ");
+
+    for (i = 0; i < ncols; i++) {
+        if (i) {
+            rc |= cdc_buf_putc(q, ',');
+        }
+        if (strcmp(cols[i].data_type, "float") == 0) {
+            rc |= cdc_buf_puts(q, "CAST(");
+            rc |= cdc_snap_ident(q, cols[i].name);
+            rc |= cdc_buf_puts(q, " AS DOUBLE) AS ");
+        }
+        rc |= cdc_snap_ident(q, cols[i].name);
+    }
+
+    rc |= cdc_buf_puts(q, " FROM ");
     rc |= cdc_snap_ident(q, t->db);
     rc |= cdc_buf_putc(q, '.');
     rc |= cdc_snap_ident(q, t->name);
@@ -393,10 +368,29 @@ cdc_snap_query(cdc_snap_t *sn, const cdc_snap_table_t *t, char **pk,
 }
 
 
+/* one value in the stream's form; cols[i] says what the column is */
+static int
+cdc_snap_put_value(cdc_buf_t *b, const MYSQL_FIELD *f,
+    const cdc_src_col_t *col, const char *v, unsigned long len)
+{
+    if (v != NULL && col->native != CDC_NATIVE_NONE) {
+        /* SELECT shows UUID/INET4/INET6 in the text form the stream
+           writes (cdc_event_put_native) */
+        return cdc_json_put_str(b, v, len);
+    }
+
+    return cdc_event_put_sql_value(b, strcmp(col->data_type, "float") == 0
+                                      ? CDC_MT_FLOAT : f->type,
+                                   f->flags, f->charsetnr, f->length, v,
+                                   len);
+}
+
+
 static int
 cdc_snap_emit_row(cdc_snap_t *sn, const cdc_snap_table_t *t,
-    MYSQL_FIELD *fields, unsigned nf, MYSQL_ROW row, unsigned long *lens,
-    int *pkidx, size_t npk, const cdc_src_pos_t *at)
+    MYSQL_FIELD *fields, const cdc_src_col_t *cols, unsigned nf,
+    MYSQL_ROW row, unsigned long *lens, int *pkidx, size_t npk,
+    const cdc_src_pos_t *at)
 {
     unsigned            i;
     int                 rc;
@@ -420,9 +414,8 @@ cdc_snap_emit_row(cdc_snap_t *sn, const cdc_snap_table_t *t,
             }
             rc |= cdc_json_put_str(&sn->key, f->name, strlen(f->name));
             rc |= cdc_buf_putc(&sn->key, ':');
-            rc |= cdc_event_put_sql_value(&sn->key, f->type, f->flags,
-                                          f->charsetnr, f->length,
-                                          row[pkidx[i]], lens[pkidx[i]]);
+            rc |= cdc_snap_put_value(&sn->key, f, &cols[pkidx[i]],
+                                     row[pkidx[i]], lens[pkidx[i]]);
         }
         rc |= cdc_buf_putc(&sn->key, '}');
     }
@@ -439,9 +432,8 @@ cdc_snap_emit_row(cdc_snap_t *sn, const cdc_snap_table_t *t,
         rc |= cdc_json_put_str(&sn->val, fields[i].name,
                                strlen(fields[i].name));
         rc |= cdc_buf_putc(&sn->val, ':');
-        rc |= cdc_event_put_sql_value(&sn->val, fields[i].type,
-                                      fields[i].flags, fields[i].charsetnr,
-                                      fields[i].length, row[i], lens[i]);
+        rc |= cdc_snap_put_value(&sn->val, &fields[i], &cols[i], row[i],
+                                 lens[i]);
     }
 
     rc |= cdc_buf_putc(&sn->val, '}');
@@ -502,7 +494,8 @@ cdc_snap_table(cdc_snap_t *sn, const cdc_snap_table_t *t, char *err,
 {
     cdc_checkpoint_t  *ck;
     char             **pk, **last, **nlast;
-    size_t             npk, nlast_n, i, j;
+    size_t             npk, nlast_n, i, j, ncols;
+    cdc_src_col_t     *cols;
     int               *pkidx, rc, done;
     cdc_buf_t          q;
     MYSQL_RES         *res;
@@ -519,6 +512,21 @@ cdc_snap_table(cdc_snap_t *sn, const cdc_snap_table_t *t, char *err,
 
     if (cdc_snap_pk(sn, t, &pk, &npk, err, errlen) != 0) {
         return -1;
+    }
+
+    if (cdc_source_columns(sn->mysql, t->db, t->name, &cols, &ncols, err,
+                           errlen) != 0)
+    {
+        cdc_snap_free_strings(pk, npk);
+        return -1;
+    }
+
+    if (ncols == 0) {
+        cdc_snap_free_strings(pk, npk);
+        cdc_source_columns_free(cols, ncols);
+        return cdc_error(err, errlen, "snapshot of %s: no columns in "
+                         "information_schema (dropped during the "
+                         "snapshot?)", name);
     }
 
     last = NULL;
@@ -547,8 +555,8 @@ cdc_snap_table(cdc_snap_t *sn, const cdc_snap_table_t *t, char *err,
                      last[0], npk > 1 ? ", ..." : "");
     } else {
         cdc_log_info("snapshot of %s%s", name,
-                     npk ? "" : " (no primary key: one pass, restarted "
-                     "from the beginning after a crash)");
+                     npk ? "" : " (no key: one pass, restarted from the "
+                     "beginning after a crash)");
     }
 
     cdc_buf_reset(&sn->topic);
@@ -559,7 +567,9 @@ cdc_snap_table(cdc_snap_t *sn, const cdc_snap_table_t *t, char *err,
     }
 
     for (done = 0; !done; ) {
-        if (cdc_snap_query(sn, t, pk, npk, last, nlast_n, &q) != 0) {
+        if (cdc_snap_query(sn, t, cols, ncols, pk, npk, last, nlast_n, &q)
+            != 0)
+        {
             cdc_error(err, errlen, "out of memory");
             goto failed;
         }
@@ -589,6 +599,13 @@ cdc_snap_table(cdc_snap_t *sn, const cdc_snap_table_t *t, char *err,
 
         nf = mysql_num_fields(res);
         fields = mysql_fetch_fields(res);
+
+        if (nf != ncols) {
+            cdc_error(err, errlen, "snapshot of %s: %u columns for %zu "
+                      "asked", name, nf, ncols);
+            mysql_free_result(res);
+            goto failed;
+        }
 
         if (pkidx == NULL) {
             pkidx = calloc(npk + 1, sizeof(int));
@@ -620,8 +637,8 @@ cdc_snap_table(cdc_snap_t *sn, const cdc_snap_table_t *t, char *err,
         while ((row = mysql_fetch_row(res)) != NULL) {
             lens = mysql_fetch_lengths(res);
 
-            if (cdc_snap_emit_row(sn, t, fields, nf, row, lens, pkidx, npk,
-                                  &ck->snap_pos)
+            if (cdc_snap_emit_row(sn, t, fields, cols, nf, row, lens, pkidx,
+                                  npk, &ck->snap_pos)
                 != 0)
             {
                 mysql_free_result(res);
@@ -703,6 +720,7 @@ failed:
     free(pkidx);
     cdc_snap_free_strings(last, nlast_n);
     cdc_snap_free_strings(pk, npk);
+    cdc_source_columns_free(cols, ncols);
 
     return rc;
 }

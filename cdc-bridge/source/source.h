@@ -7,6 +7,7 @@
  *   checkpoint.c  the durable position, and the acknowledgement tracker
  *                 that decides which position may become durable
  *   snapshot.c    the initial consistent snapshot, chunked, resumable
+ *   schema.c      a table's columns and key as the binlog sees them
  *   heartbeat.c   the heartbeat row the bridge updates while idle
  *   run.c         `cdc-bridge run`: the main loop
  */
@@ -22,6 +23,7 @@
 #include <mariadb_rpl.h>
 #include <librdkafka/rdkafka.h>
 
+#include "binlog/binlog.h"
 #include "config.h"
 
 
@@ -85,6 +87,47 @@ int cdc_source_err_purged(unsigned int errnum);
 
 /* Runs one statement; -1 with "query: error" in err. */
 int cdc_source_query(MYSQL *mysql, const char *q, char *err, size_t errlen);
+
+
+/* -------------------------------------------------------- schema */
+
+/* a column as information_schema.COLUMNS has it, in table order */
+typedef struct {
+    char      *name;
+    char      *data_type;       /* lower case: "int", "uuid", … */
+    unsigned   native;          /* CDC_NATIVE_* from data_type */
+} cdc_src_col_t;
+
+/* CDC_NATIVE_UUID/INET4/INET6 for MariaDB's types of those names */
+unsigned cdc_source_native_type(const char *data_type);
+
+/* every column of db.table, invisible ones too; 0 columns: no table */
+int cdc_source_columns(MYSQL *mysql, const char *db, const char *table,
+    cdc_src_col_t **cols, size_t *n, char *err, size_t errlen);
+void cdc_source_columns_free(cdc_src_col_t *cols, size_t n);
+
+/*
+ * The key columns of db.table by the binlog's rule (MariaDB's
+ * TABLE_SHARE::primary_key, what TABLE_MAP metadata marks primary): the
+ * PRIMARY KEY, else the first UNIQUE key in the server's key order whose
+ * columns are all NOT NULL, without prefix parts and not a long unique
+ * hash.  *n == 0: no such key.  *cols (n + 1 entries) is the caller's to
+ * free, each string and the array.
+ */
+int cdc_source_key(MYSQL *mysql, const char *db, const char *table,
+    char ***cols, size_t *n, char *err, size_t errlen);
+
+/*
+ * The binlog logs MariaDB's UUID/INET4/INET6 as BINARY(16)/(4): marks the
+ * columns of t declared so (cdc_binlog_column_t native) from the table's
+ * types now, by name and only where the binlog's shape is the declared
+ * type's (a column changed since, while the stream lags, keeps its bytes).
+ * cdc_source_may_have_native: has t any column that could be one (else
+ * there is nothing to ask the server).
+ */
+int cdc_source_may_have_native(const cdc_binlog_table_t *t);
+int cdc_source_mark_native(MYSQL *mysql, cdc_binlog_table_t *t, char *err,
+    size_t errlen);
 
 
 /* -------------------------------------------------------- checks */

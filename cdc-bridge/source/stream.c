@@ -764,6 +764,13 @@ cdc_stream_table_map(cdc_stream_t *s, const cdc_binlog_event_t *ev,
                 && (s->o.filter == NULL
                     || s->o.filter(s->o.data, t->db, t->table));
 
+    if (e->wanted && s->o.table && s->o.table(s->o.data, t) != 0) {
+        /* parse it again next time */
+        e->raw_len = 0;
+        snprintf(err, errlen, "stopped by callback");
+        return -1;
+    }
+
     if (t->ncols > s->vals_cap) {
         nb = realloc(s->before, sizeof(cdc_binlog_value_t) * t->ncols);
         if (nb == NULL) {

@@ -37,6 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "binlog/binlog.h"
+
 
 #define CDC_STREAM_FILE_LEN   256
 #define CDC_STREAM_GTID_LEN   128
@@ -105,6 +107,13 @@ typedef void (*cdc_stream_note_pt)(void *data, const char *msg);
 typedef int (*cdc_stream_filter_pt)(void *data, const char *db,
     const char *table);
 
+/*
+ * A wanted table's TABLE_MAP was parsed (a new table id or a changed
+ * shape): the callback may annotate t's columns (cdc_binlog_column_t
+ * native) from what it knows of the table.  -1 stops the feed.
+ */
+typedef int (*cdc_stream_table_pt)(void *data, cdc_binlog_table_t *t);
+
 
 typedef struct {
     const char            *topic_prefix;   /* required */
@@ -118,6 +127,7 @@ typedef struct {
     uint64_t               fixed_ts_ms;    /* != 0: envelope ts_ms (for
                                               reproducible output) */
     cdc_stream_filter_pt   filter;         /* NULL: every table */
+    cdc_stream_table_pt    table;          /* may be NULL */
     cdc_stream_emit_pt     emit;           /* required */
     cdc_stream_commit_pt   commit;         /* may be NULL */
     cdc_stream_ddl_pt      ddl;            /* may be NULL */

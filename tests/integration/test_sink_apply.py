@@ -25,7 +25,8 @@ def test_sink_inserts_updates_deletes(tmp_path, postgres, devkafka):
                      tables="shop.orders=public.orders "
                             "shop.log=public.log_nokey",
                      columns="shop.orders.customer=note "
-                             "shop.orders.secret=-")
+                             "shop.orders.secret=-",
+                     allow_keyless_tables="yes")
     ev = ss.Events(devkafka)
 
     for i in range(1, 11):

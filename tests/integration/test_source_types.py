@@ -7,6 +7,7 @@ import base64
 import decimal
 import json
 import math
+import struct
 
 from source_lib import Bridge, read_all, setup_source
 
@@ -201,3 +202,158 @@ def test_type_matrix(mariadb, devkafka, tmp_path):
                                 % (rid, c, json.dumps(snap["after"][c])[:80],
                                    json.dumps(live["after"][c])[:80]))
     assert not problems, "\n".join(problems)
+
+
+# Values the text protocol shows differently from the binlog: FLOAT beyond
+# 6 digits, YEAR 0 ("0000"), MariaDB's UUID/INET4/INET6 (text in SELECT,
+# BINARY(16)/(4) in the binlog) and an INVISIBLE column (not in SELECT *).
+EXTRA_DDL = """,
+  f2 FLOAT, yr0 YEAR, u UUID, i4 INET4, i6 INET6, i6b INET6,
+  inv INT INVISIBLE
+) ENGINE=InnoDB;"""
+EXTRA_COLS = ["f2", "yr0", "u", "i4", "i6", "i6b", "inv"]
+EXTRA_ROWS = [
+    ", NULL, NULL, NULL, NULL, NULL, NULL, NULL",
+    ", 16777217, 0, '6ccd780c-baba-1026-9564-000000000000', '0.0.0.0',"
+    " '::', '::1', -1",
+    ", 1.2345678, 1901, 'ffffffff-ffff-ffff-ffff-ffffffffffff',"
+    " '255.255.255.255', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',"
+    " '::ffff:1.2.3.4', 7",
+    ", 1e-45, 2155, '6ccd780c-baba-1026-9564-5b8c656024db', '10.1.2.3',"
+    " '2001:db8::ff00:42:8329', 'fe80::1:0:0:1', 0",
+]
+
+
+def f32(x):
+    return struct.unpack("<f", struct.pack("<f", float(x)))[0]
+
+
+def test_snapshot_events_equal_stream_events(mariadb, devkafka, tmp_path):
+    """Every column of the type matrix and the values above, read by the
+    snapshot and then written again through the binlog, give the same
+    events: the same key and the same row, field for field."""
+    ddl = DDL.replace("CREATE TABLE types (", "CREATE TABLE types2 (")
+    ddl = ddl.replace("\n) ENGINE=InnoDB;", EXTRA_DDL)
+    setup_source(mariadb, ddl)
+    allcols = ["id"] + COLS + EXTRA_COLS
+    conn = mariadb.connect(db="shop")
+    with conn.cursor() as cur:
+        cur.execute("SET time_zone = '+00:00', sql_mode = ''")
+        for r, extra in zip(ROWS, EXTRA_ROWS):
+            cur.execute("INSERT INTO types2 (%s) VALUES %s"
+                        % (", ".join(allcols), r.rstrip()[:-1] + extra + ")"))
+    conn.close()
+
+    b = Bridge(tmp_path / "bridge", mariadb, devkafka).start()
+    try:
+        b.wait_status(lambda s: s.get("phase") == "streaming", timeout=60,
+                      what="snapshot done")
+        mariadb.sql("INSERT INTO shop.types2 (%s) SELECT id + 100, %s FROM "
+                    "shop.types2" % (", ".join(allcols),
+                                     ", ".join(allcols[1:])))
+        events = read_all(devkafka, "monolith.shop.types2", expect=8)
+    finally:
+        assert b.stop() == 0, b.log()
+    assert not b.sanitizer_reports()
+
+    by_id = {v["after"]["id"]: (k, v) for k, v, _p in events}
+    assert sorted(by_id) == [1, 2, 3, 4, 101, 102, 103, 104], sorted(by_id)
+
+    # what SELECT shows, as the events must write it
+    sel = mariadb.sql("SELECT id, CAST(f2 AS DOUBLE), yr0, CAST(u AS CHAR),"
+                      " CAST(i4 AS CHAR), CAST(i6 AS CHAR), CAST(i6b AS "
+                      "CHAR), inv FROM shop.types2 WHERE id < 100")
+    want = {r[0]: dict(zip(EXTRA_COLS, r[1:])) for r in sel}
+
+    problems = []
+    for rid in (1, 2, 3, 4):
+        (sk, snap), (lk, live) = by_id[rid], by_id[rid + 100]
+        assert snap["op"] == "r" and live["op"] == "c"
+        assert sk == {"id": rid} and lk == {"id": rid + 100}
+        assert list(snap["after"]) == allcols, list(snap["after"])
+        s = dict(snap["after"], id=None)
+        l_ = dict(live["after"], id=None)
+        for c in allcols:
+            if s[c] != l_[c] or type(s[c]) is not type(l_[c]):
+                problems.append("row %d %s: snapshot %s != binlog %s"
+                                % (rid, c, json.dumps(s[c])[:80],
+                                   json.dumps(l_[c])[:80]))
+        for c in EXTRA_COLS:
+            w = want[rid][c]
+            if c == "yr0" and w is not None:
+                w = int(w)
+            if c == "f2" and w is not None:
+                # the same 32-bit float
+                ok = isinstance(s[c], (int, float)) and f32(s[c]) == f32(w)
+            else:
+                ok = s[c] == w
+            if not ok:
+                problems.append("row %d %s: %s, SELECT shows %s"
+                                % (rid, c, json.dumps(s[c]), w))
+    assert not problems, "\n".join(problems)
+    assert by_id[2][1]["after"]["f2"] == 16777216
+    assert by_id[2][1]["after"]["yr0"] == 0
+
+
+def test_unique_key_tables_keyed_alike(mariadb, devkafka, tmp_path):
+    """Without a PRIMARY KEY the binlog keys a table by its first UNIQUE
+    key of NOT NULL columns: the snapshot must key it the same way (the
+    same key is the same partition, so a row's update never overtakes its
+    snapshot read)."""
+    setup_source(mariadb, """
+        CREATE TABLE uq (a INT NULL, n INT NOT NULL, u INT NOT NULL,
+                         v VARCHAR(10), UNIQUE KEY ua (a), UNIQUE KEY uu (u),
+                         UNIQUE KEY un (n, v)) ENGINE=InnoDB;
+        CREATE TABLE lu (t TEXT NOT NULL, UNIQUE KEY (t)) ENGINE=InnoDB;
+        CREATE TABLE pre (s VARCHAR(20) NOT NULL, UNIQUE KEY (s(4)))
+            ENGINE=InnoDB;
+        INSERT INTO uq VALUES (1, 10, 100, 'x'), (2, 20, 200, 'y');
+        INSERT INTO lu VALUES ('one');
+        INSERT INTO pre VALUES ('prefix1');
+        CREATE TABLE uk (u UUID NOT NULL, n INT, UNIQUE KEY (u))
+            ENGINE=InnoDB;
+        CREATE TABLE mem (a INT NOT NULL, n INT, UNIQUE KEY (a))
+            ENGINE=MEMORY;
+        INSERT INTO mem VALUES (5, 0);
+        INSERT INTO uk VALUES ('6ccd780c-baba-1026-9564-5b8c656024db', 1),
+            ('123e4567-e89b-42d3-a456-556642440000', 2),
+            ('ffffffff-0000-1000-8000-000000000001', 3),
+            ('00000000-0000-1000-8000-ffffffffffff', 4),
+            ('6ccd780c-baba-1026-9564-5b8c656024dc', 5);
+    """)
+    # chunks of 2: the snapshot pages over each key, a UUID one too
+    b = Bridge(tmp_path / "bridge", mariadb, devkafka,
+               source_snapshot_chunk=2).start()
+    try:
+        b.wait_status(lambda s: s.get("phase") == "streaming", timeout=60,
+                      what="snapshot done")
+        mariadb.script("""
+            UPDATE uq SET v = 'z' WHERE u = 100;
+            INSERT INTO uq VALUES (3, 30, 300, 'w');
+            UPDATE lu SET t = 'two';
+            UPDATE pre SET s = 'prefix2';
+            UPDATE mem SET n = 1;
+        """, db="shop")
+        uq = read_all(devkafka, "monolith.shop.uq", expect=4)
+        lu = read_all(devkafka, "monolith.shop.lu", expect=2)
+        pre = read_all(devkafka, "monolith.shop.pre", expect=2)
+        uk = read_all(devkafka, "monolith.shop.uk", expect=5)
+        mem = read_all(devkafka, "monolith.shop.mem", expect=2)
+    finally:
+        assert b.stop() == 0, b.log()
+
+    got = [(v["op"], k) for k, v, _p in uq]
+    assert sorted(got, key=json.dumps) == sorted(
+        [("r", {"u": 100}), ("r", {"u": 200}), ("u", {"u": 100}),
+         ("c", {"u": 300})], key=json.dumps), got
+    # the snapshot read and the update of a row share a partition
+    part = {(v["op"], json.dumps(k)): p for k, v, p in uq}
+    assert part[("r", '{"u": 100}')] == part[("u", '{"u": 100}')]
+    # a long unique (hash) key and a prefix key are no key, on both paths
+    assert [(v["op"], k) for k, v, _p in lu] == [("r", None), ("u", None)]
+    assert [(v["op"], k) for k, v, _p in pre] == [("r", None), ("u", None)]
+    # a MEMORY table's unique keys are HASH keys, and usable
+    assert [(v["op"], k) for k, v, _p in mem] == [("r", {"a": 5}),
+                                                  ("u", {"a": 5})]
+    assert sorted((k["u"], v["after"]["n"]) for k, v, _p in uk) == sorted(
+        mariadb.sql("SELECT CAST(u AS CHAR), n FROM shop.uk")), uk

@@ -174,6 +174,8 @@ test_sql_values(void **state)
         "\"0000-00-00T00:00:00Z\"");
     SQL(CDC_MT_TIME, 0, 63, 10, "-507:48:27", "\"-507:48:27\"");
     SQL(CDC_MT_YEAR, CDC_SQL_UNSIGNED_FLAG, 63, 4, "2006", "2006");
+    /* YEAR 0 as SELECT shows it: the stream writes 0 */
+    SQL(CDC_MT_YEAR, CDC_SQL_UNSIGNED_FLAG, 63, 4, "0000", "0");
     SQL(CDC_MT_STRING, CDC_SQL_ENUM_FLAG, 45, 8, "PG", "\"PG\"");
     SQL(CDC_MT_STRING, CDC_SQL_SET_FLAG, 45, 40, "a,b", "\"a,b\"");
     SQL(CDC_MT_VAR_STRING, 0, 45, 40, "h\"i", "\"h\\\"i\"");
@@ -196,6 +198,48 @@ test_sql_values(void **state)
     assert_string_equal(b.data, "{\"srid\":0,\"wkb\":"
                                 "\"AQEAAAAAAAAAAADwPwAAAAAAAABA\"}");
 #undef SQL
+}
+
+
+static void
+test_native_types(void **state)
+{
+    static const uint8_t  uuid[] = {
+        0x6c, 0xcd, 0x78, 0x0c, 0xba, 0xba, 0x10, 0x26, 0x95, 0x64, 0x5b,
+        0x8c, 0x65, 0x60, 0x24, 0xdb
+    };
+    static const uint8_t  v6[] = {
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0xff, 0, 0, 0x42, 0x83,
+        0x29
+    };
+    static const uint8_t  mapped[] = {
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4
+    };
+    static const uint8_t  loop[] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                     0, 0, 0, 1 };
+    static const uint8_t  v4[] = { 10, 1, 2, 3 };
+
+#define NATIVE(k, p, n, want)                                                \
+    do {                                                                     \
+        b.len = 0;                                                           \
+        assert_int_equal(cdc_event_put_native(&b, k, p, n), 0);              \
+        assert_string_equal(b.data, want);                                   \
+    } while (0)
+
+    NATIVE(CDC_NATIVE_UUID, uuid, 16,
+           "\"6ccd780c-baba-1026-9564-5b8c656024db\"");
+    /* trailing zero bytes dropped by the binlog come back */
+    NATIVE(CDC_NATIVE_UUID, uuid, 4,
+           "\"6ccd780c-0000-0000-0000-000000000000\"");
+    NATIVE(CDC_NATIVE_INET4, v4, 4, "\"10.1.2.3\"");
+    NATIVE(CDC_NATIVE_INET4, v4, 0, "\"0.0.0.0\"");
+    NATIVE(CDC_NATIVE_INET6, v6, 16, "\"2001:db8::ff00:42:8329\"");
+    NATIVE(CDC_NATIVE_INET6, mapped, 16, "\"::ffff:1.2.3.4\"");
+    NATIVE(CDC_NATIVE_INET6, loop, 16, "\"::1\"");
+    NATIVE(CDC_NATIVE_INET6, loop, 0, "\"::\"");
+    /* more bytes than the type holds: not such a value, kept as bytes */
+    NATIVE(CDC_NATIVE_INET4, uuid, 5, "\"bM14DLo=\"");
+#undef NATIVE
 }
 
 
@@ -353,6 +397,7 @@ main(void)
         cmocka_unit_test(test_numbers_base64_bits),
         cmocka_unit_test(test_charsets),
         cmocka_unit_test(test_sql_values),
+        cmocka_unit_test(test_native_types),
         cmocka_unit_test(test_envelope),
         cmocka_unit_test(test_rows_and_keys),
     };

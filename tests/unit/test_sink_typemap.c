@@ -116,6 +116,8 @@ test_kind(void **state)
     assert_int_equal(cdc_typemap_kind("boolean"), CDC_PG_BOOL);
     assert_int_equal(cdc_typemap_kind("numeric(20,0)"), CDC_PG_NUMBER);
     assert_int_equal(cdc_typemap_kind("real"), CDC_PG_FLOAT4);
+    assert_int_equal(cdc_typemap_kind("inet"), CDC_PG_INET);
+    assert_int_equal(cdc_typemap_kind("uuid"), CDC_PG_UUID);
     assert_int_equal(cdc_typemap_kind("double precision"), CDC_PG_FLOAT8);
     assert_int_equal(cdc_typemap_kind("character varying(5)"), CDC_PG_TEXT);
 }
