@@ -22,6 +22,11 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS     = $(PKG_LIBS) -lpthread -lm
 
+# The one version (VERSION): cdc-bridge --version, strangler-ctl --version
+# and the module's status JSON (ngx_strangler_module/config reads it).
+STRANGLER_VERSION := $(shell cat VERSION)
+VERSION_DEF = -DSTRANGLER_VERSION='"$(STRANGLER_VERSION)"'
+
 OPT     ?= -O2 -g
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
@@ -36,7 +41,7 @@ ASAN_OBJS   := $(BRIDGE_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 MODULE_SRCS := $(wildcard ngx_strangler_module/*.c ngx_strangler_module/*.h \
-                 ngx_strangler_module/config include/strangler/*.h)
+                 ngx_strangler_module/config include/strangler/*.h) VERSION
 
 .PHONY: all module bridge unit ctl deps test check demo demo-stop bench fuzz \
         style clean
@@ -57,15 +62,15 @@ CTL_HDRS := $(wildcard ngx_strangler_module/ctl/*.h) include/strangler/bucket.h 
 
 ctl: $(BUILD)/strangler-ctl $(BUILD)/asan/strangler-ctl
 
-$(BUILD)/strangler-ctl: $(CTL_SRCS) $(CTL_HDRS)
+$(BUILD)/strangler-ctl: $(CTL_SRCS) $(CTL_HDRS) VERSION
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude $(CFLAGS) -o $@ $(CTL_SRCS) \
-	    -ljansson
-
-$(BUILD)/asan/strangler-ctl: $(CTL_SRCS) $(CTL_HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(OPT) $(WARN) $(SAN) -Iinclude $(CFLAGS) -o $@ \
+	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude $(VERSION_DEF) $(CFLAGS) -o $@ \
 	    $(CTL_SRCS) -ljansson
+
+$(BUILD)/asan/strangler-ctl: $(CTL_SRCS) $(CTL_HDRS) VERSION
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) $(SAN) -Iinclude $(VERSION_DEF) \
+	    $(CFLAGS) -o $@ $(CTL_SRCS) -ljansson
 
 $(BUILD)/obj/%.o: %.c $(BRIDGE_HDRS)
 	@mkdir -p $(dir $@)
@@ -83,12 +88,13 @@ $(BUILD)/asan/libcdc.a: $(ASAN_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/cdc-bridge: cdc-bridge/main.c $(BUILD)/libcdc.a $(BRIDGE_HDRS)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libcdc.a $(LIBS)
+$(BUILD)/cdc-bridge: cdc-bridge/main.c $(BUILD)/libcdc.a $(BRIDGE_HDRS) VERSION
+	$(CC) $(CFLAGS_ALL) $(VERSION_DEF) -o $@ $< $(BUILD)/libcdc.a $(LIBS)
 
 $(BUILD)/asan/cdc-bridge: cdc-bridge/main.c $(BUILD)/asan/libcdc.a \
-                          $(BRIDGE_HDRS)
-	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $< $(BUILD)/asan/libcdc.a $(LIBS)
+                          $(BRIDGE_HDRS) VERSION
+	$(CC) $(CFLAGS_ALL) $(SAN) $(VERSION_DEF) -o $@ $< \
+	    $(BUILD)/asan/libcdc.a $(LIBS)
 
 unit: $(UNIT_BINS)
 
