@@ -5,6 +5,7 @@
 #   make demo       install what is missing, build, run the live demo
 #   make demo-stop  stop the demo and remove its data
 #   make bench      run the benchmarks in tests/bench/
+#   make deb        Debian packages into build/deb/ (auto/build-deb)
 #
 # Every C file under cdc-bridge/ except main.c goes into build/libcdc.a, so a
 # new file needs no edit here.  Unit tests are tests/unit/test_*.c, each
@@ -22,8 +23,9 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS     = $(PKG_LIBS) -lpthread -lm
 
-# The one version (VERSION): cdc-bridge --version, strangler-ctl --version
-# and the module's status JSON (ngx_strangler_module/config reads it).
+# The one version (VERSION): cdc-bridge --version, strangler-ctl --version,
+# the module's status JSON (ngx_strangler_module/config reads it) and the
+# Debian packages (make deb).
 STRANGLER_VERSION := $(shell cat VERSION)
 VERSION_DEF = -DSTRANGLER_VERSION='"$(STRANGLER_VERSION)"'
 
@@ -44,7 +46,7 @@ MODULE_SRCS := $(wildcard ngx_strangler_module/*.c ngx_strangler_module/*.h \
                  ngx_strangler_module/config include/strangler/*.h) VERSION
 
 .PHONY: all module bridge unit ctl deps test check demo demo-stop bench fuzz \
-        style clean
+        style clean deb
 
 all: module bridge unit ctl
 
@@ -129,6 +131,11 @@ bench: deps
 
 fuzz: deps
 	@tests/fuzz/run
+
+# from a clean copy of the tree, in a temporary directory: only build/deb/
+# changes here
+deb: deps
+	@auto/build-deb $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
