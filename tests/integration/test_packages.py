@@ -147,6 +147,16 @@ def user_exists(name):
         return False
 
 
+def running_executables():
+    out = set()
+    for pid in os.listdir("/proc"):
+        try:
+            out.add(os.readlink("/proc/%s/exe" % pid))
+        except OSError:
+            pass
+    return out
+
+
 def test_tree_binaries_print_the_version_file():
     for cmd, name in ((harness.bridge_path(asan=False), "cdc-bridge"),
                       (os.path.join(harness.BUILD, "strangler-ctl"),
@@ -163,7 +173,7 @@ def test_lintian_reports_no_errors(debs):
         timeout=600)
 
 
-def test_module_package_depends_on_the_installed_nginx_abi(debs):
+def test_package_contents_version_and_nginx_abi(debs):
     provides = run(["dpkg-query", "-W", "-f=${Provides}", "nginx"]).stdout
     abi = [p.strip() for p in provides.split(",")
            if p.strip().startswith("nginx-abi-")]
@@ -180,6 +190,13 @@ def test_module_package_depends_on_the_installed_nginx_abi(debs):
                  "./usr/share/strangler/examples/strangler.conf",
                  "./usr/share/strangler/examples/routes.conf",
                  "./usr/share/strangler/dashboard/index.html"):
+        assert want in files
+    files = run(["dpkg-deb", "-c", debs["strangler-cdc-bridge"]]).stdout
+    for want in ("./usr/bin/cdc-bridge", "./usr/bin/strangler-ctl",
+                 "./usr/share/man/man1/cdc-bridge.1.gz",
+                 "./usr/share/man/man1/strangler-ctl.1.gz",
+                 "./etc/strangler/cdc-bridge.conf", "./etc/strangler/ctl.conf",
+                 "./usr/lib/tmpfiles.d/strangler-cdc-bridge.conf"):
         assert want in files
 
 
@@ -275,7 +292,8 @@ def test_bridge_installed_configured_not_started(machine):
         p = run(["deb-systemd-helper", "--quiet", "was-enabled", unit],
                 check=False)
         assert p.returncode != 0, unit
-    assert not run(["pgrep", "-x", "cdc-bridge"], check=False).stdout
+    # (other tests run the tree's build/cdc-bridge meanwhile)
+    assert "/usr/bin/cdc-bridge" not in running_executables()
 
 
 def test_unit_files_verify(machine, tmp_path):
@@ -294,11 +312,22 @@ def test_unit_files_verify(machine, tmp_path):
     assert not [ln for ln in out.splitlines() if "cdc-bridge" in ln], out
 
 
-def test_purge_leaves_no_files_behind(machine):
+def test_remove_keeps_config_and_purge_leaves_no_files_behind(machine):
     files = set()
     for p in PKGS:
         files.update(run(["dpkg-query", "-L", p]).stdout.split())
     assert MODULE_SO in files
+
+    run(["apt-get", "remove"] + APT_OPTS + PKGS, env=APT_ENV, timeout=600)
+    # the module's link moved aside, as Debian's module packages do; the
+    # configuration, the secrets and the checkpoint kept
+    assert not os.path.lexists(ENABLED)
+    assert os.path.islink(ENABLED + ".removed")
+    for f in ("/etc/strangler/cdc-bridge.conf", "/etc/strangler/ctl.conf",
+              "/etc/strangler/cdc-bridge.env", "/var/lib/strangler/cdc"):
+        assert os.path.exists(f), f
+    assert not os.path.exists(MODULE_SO)
+    assert not os.path.exists("/usr/bin/cdc-bridge")
 
     purge()
 
