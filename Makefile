@@ -5,6 +5,7 @@
 #   make demo       install what is missing, build, run the live demo
 #   make demo-stop  stop the demo and remove its data
 #   make bench      run the benchmarks in tests/bench/
+#   make deb        Debian packages into build/deb/ (auto/build-deb)
 #
 # Every C file under cdc-bridge/ except main.c goes into build/libcdc.a, so a
 # new file needs no edit here.  Unit tests are tests/unit/test_*.c, each
@@ -22,6 +23,12 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS     = $(PKG_LIBS) -lpthread -lm
 
+# The one version (VERSION): cdc-bridge --version, strangler-ctl --version,
+# the module's status JSON (ngx_strangler_module/config reads it) and the
+# Debian packages (make deb).
+STRANGLER_VERSION := $(shell cat VERSION)
+VERSION_DEF = -DSTRANGLER_VERSION='"$(STRANGLER_VERSION)"'
+
 OPT     ?= -O2 -g
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
@@ -36,10 +43,10 @@ ASAN_OBJS   := $(BRIDGE_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 MODULE_SRCS := $(wildcard ngx_strangler_module/*.c ngx_strangler_module/*.h \
-                 ngx_strangler_module/config include/strangler/*.h)
+                 ngx_strangler_module/config include/strangler/*.h) VERSION
 
 .PHONY: all module bridge unit ctl deps test check demo demo-stop bench fuzz \
-        style clean
+        style clean deb
 
 all: module bridge unit ctl
 
@@ -57,15 +64,15 @@ CTL_HDRS := $(wildcard ngx_strangler_module/ctl/*.h) include/strangler/bucket.h 
 
 ctl: $(BUILD)/strangler-ctl $(BUILD)/asan/strangler-ctl
 
-$(BUILD)/strangler-ctl: $(CTL_SRCS) $(CTL_HDRS)
+$(BUILD)/strangler-ctl: $(CTL_SRCS) $(CTL_HDRS) VERSION
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude $(CFLAGS) -o $@ $(CTL_SRCS) \
-	    -ljansson
-
-$(BUILD)/asan/strangler-ctl: $(CTL_SRCS) $(CTL_HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(OPT) $(WARN) $(SAN) -Iinclude $(CFLAGS) -o $@ \
+	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude $(VERSION_DEF) $(CFLAGS) -o $@ \
 	    $(CTL_SRCS) -ljansson
+
+$(BUILD)/asan/strangler-ctl: $(CTL_SRCS) $(CTL_HDRS) VERSION
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) $(SAN) -Iinclude $(VERSION_DEF) \
+	    $(CFLAGS) -o $@ $(CTL_SRCS) -ljansson
 
 $(BUILD)/obj/%.o: %.c $(BRIDGE_HDRS)
 	@mkdir -p $(dir $@)
@@ -83,12 +90,13 @@ $(BUILD)/asan/libcdc.a: $(ASAN_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/cdc-bridge: cdc-bridge/main.c $(BUILD)/libcdc.a $(BRIDGE_HDRS)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libcdc.a $(LIBS)
+$(BUILD)/cdc-bridge: cdc-bridge/main.c $(BUILD)/libcdc.a $(BRIDGE_HDRS) VERSION
+	$(CC) $(CFLAGS_ALL) $(VERSION_DEF) -o $@ $< $(BUILD)/libcdc.a $(LIBS)
 
 $(BUILD)/asan/cdc-bridge: cdc-bridge/main.c $(BUILD)/asan/libcdc.a \
-                          $(BRIDGE_HDRS)
-	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $< $(BUILD)/asan/libcdc.a $(LIBS)
+                          $(BRIDGE_HDRS) VERSION
+	$(CC) $(CFLAGS_ALL) $(SAN) $(VERSION_DEF) -o $@ $< \
+	    $(BUILD)/asan/libcdc.a $(LIBS)
 
 unit: $(UNIT_BINS)
 
@@ -123,6 +131,11 @@ bench: deps
 
 fuzz: deps
 	@tests/fuzz/run
+
+# from a clean copy of the tree, in a temporary directory: only build/deb/
+# changes here
+deb: deps
+	@auto/build-deb $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

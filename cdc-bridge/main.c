@@ -40,6 +40,8 @@ cdc_usage(FILE *out)
         fprintf(out, "  %-14s %s\n", c->name, c->help);
     }
 
+    fprintf(out, "  %-14s %s\n", "--version", "print the version");
+
     fprintf(out, "\nFILE defaults to config/cdc-bridge.conf; every key can "
             "be set as CDC_<SECTION>_<KEY>.\n");
 }
@@ -69,6 +71,11 @@ main(int argc, char **argv)
         || strcmp(argv[1], "help") == 0)
     {
         cdc_usage(stdout);
+        return 0;
+    }
+
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("cdc-bridge %s\n", STRANGLER_VERSION);
         return 0;
     }
 

@@ -236,6 +236,7 @@ ngx_http_strangler_json(u_char *p, u_char *last,
 
     p = ngx_slprintf(p, last,
                      "{\"version\":1,\"nginx_version\":\"" NGINX_VERSION "\","
+                     "\"strangler_version\":\"" NGX_HTTP_STRANGLER_VERSION "\","
                      "\"zone\":\"%V\",\"generation\":%uA,\"routes\":[",
                      &smcf->shm_zone->shm.name, smcf->sh->generation);
 

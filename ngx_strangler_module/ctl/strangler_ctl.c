@@ -82,6 +82,7 @@ static const struct option  ctl_options[] = {
     { "force",      no_argument,       NULL, 'f' },
     { "json",       no_argument,       NULL, 'j' },
     { "help",       no_argument,       NULL, 'h' },
+    { "version",    no_argument,       NULL, 'V' },
     { NULL, 0, NULL, 0 }
 };
 
@@ -111,6 +112,7 @@ ctl_usage(FILE *out)
         "  -f, --force            change even when the lag is too high or"
         " unknown\n"
         "  -j, --json             status: print JSON\n"
+        "  -V, --version          print the version and exit\n"
         "\n"
         "Environment: STRANGLER_STATUS_URL, STRANGLER_ROUTES,"
         " STRANGLER_NGINX,\nSTRANGLER_HISTORY (the command line wins).\n");
@@ -309,7 +311,7 @@ main(int argc, char **argv)
     conf_opt = NULL;
     ncli = 0;
 
-    while ((c = getopt_long(argc, argv, "c:u:r:n:H:l:m:i:k:dfjh",
+    while ((c = getopt_long(argc, argv, "c:u:r:n:H:l:m:i:k:dfjhV",
                             ctl_options, NULL))
            != -1)
     {
@@ -361,6 +363,10 @@ main(int argc, char **argv)
 
         case 'h':
             ctl_usage(stdout);
+            return 0;
+
+        case 'V':
+            printf("strangler-ctl %s\n", STRANGLER_VERSION);
             return 0;
 
         default:

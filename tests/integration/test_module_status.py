@@ -93,6 +93,9 @@ def test_status_counts_json_prometheus_and_reload(nginx, backends):
 
     js = ngx.status()
     assert js["version"] == 1 and js["zone"] == "strangler"
+    with open(os.path.join(os.path.dirname(__file__), "..", "..",
+                           "VERSION")) as f:
+        assert js["strangler_version"] == f.read().strip()
     r = js["routes"][0]
     assert r["name"] == "/orders/" and r["match"] == "prefix"
     assert r["percent"] == 40 and r["service"] == "service_up"
