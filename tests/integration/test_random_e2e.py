@@ -361,7 +361,8 @@ def test_random_end_to_end(tmp_path, postgres, devkafka, seed):
         killed = False
         for i in range(N_TXNS):
             work.txn()
-            time.sleep(0.02)            # about 10 s of load            if i == N_TXNS // 2:
+            time.sleep(0.02)            # about 10 s of load
+            if i == N_TXNS // 2:
                 run.kill9()
                 run.start()
                 killed = True
