@@ -4,8 +4,8 @@ INVISIBLE column now and then) and a random workload (inserts, updates
 that change keys too, deletes, multi-row statements, rolled-back
 transactions, XA transactions committed and rolled back after PREPARE)
 against a MariaDB that compresses its binlog, through `cdc-bridge run`
-(killed with -9 and restarted once mid-load) and `cdc-bridge sink` into
-PostgreSQL.  The test itself then compares MariaDB and PostgreSQL row by
+and `cdc-bridge sink` into PostgreSQL (each killed with -9 and restarted
+once mid-load).  The test itself then compares MariaDB and PostgreSQL row by
 row, value by value (not through `cdc-bridge verify`).
 
 The seed is printed on failure; STRANGLER_SEED=N replays one run."""
@@ -366,6 +366,9 @@ def test_random_end_to_end(tmp_path, postgres, devkafka, seed):
                 run.kill9()
                 run.start()
                 killed = True
+            if i == 3 * N_TXNS // 4:
+                sink.kill9()
+                sink.start()
             if i % 50 == 0:
                 assert run.alive(), info + "\n" + run.log()[-3000:]
         assert killed
