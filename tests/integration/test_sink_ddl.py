@@ -176,3 +176,91 @@ def test_late_change_from_before_a_truncate(tmp_path, postgres, devkafka):
     finally:
         assert sink.stop() == 0, sink.output()
     assert not sink.problems()
+
+
+def test_add_column_default_widen_and_dropped_column(tmp_path, mariadb,
+                                                     postgres, devkafka):
+    """ADD COLUMN … DEFAULT gives the target's old rows the default;
+    INT -> BIGINT and VARCHAR(10) -> VARCHAR(100) widen the target instead
+    of dead-lettering; a column added and dropped again while the sink
+    was away is left out instead of dead-lettering its rows."""
+    mariadb.script("""
+        CREATE DATABASE shop;
+        CREATE TABLE shop.orders (id BIGINT PRIMARY KEY, a INT,
+            b VARCHAR(10));
+        INSERT INTO shop.orders VALUES (1, 1, 'one'), (2, 2, 'two');
+    """)
+    mariadb.cdc_user()
+    postgres.create_db("orders")
+    port = harness.free_port()
+    run = source_lib.Bridge(tmp_path / "run", mariadb, devkafka)
+    env = ss.env_for(devkafka, postgres, mariadb=mariadb,
+                     create_tables="yes",
+                     metrics_listen="127.0.0.1:%d" % port)
+    env["CDC_KAFKA_TOPIC_PREFIX"] = "monolith"
+    run.start()
+    sink = ss.Sink(tmp_path / "sink", env).start()
+    try:
+        ss.wait_rows(postgres, "SELECT count(*) FROM public.orders", [(2,)],
+                     sink=sink, timeout=90)
+        mariadb.script("""
+            ALTER TABLE shop.orders ADD COLUMN c INT DEFAULT 7,
+                ADD COLUMN s VARCHAR(8) DEFAULT 'it''s';
+            INSERT INTO shop.orders VALUES (3, 3, 'three', 8, 'x');
+        """)
+        ss.wait_rows(postgres, "SELECT id, c, s FROM public.orders "
+                     "ORDER BY id", [(1, 7, "it's"), (2, 7, "it's"),
+                                     (3, 8, "x")], sink=sink)
+
+        mariadb.script("""
+            ALTER TABLE shop.orders MODIFY a BIGINT, MODIFY b VARCHAR(100);
+            INSERT INTO shop.orders VALUES
+                (4, 5000000000, 'a string longer than ten', 1, 'y');
+            UPDATE shop.orders SET a = -5000000000 WHERE id = 1;
+        """)
+        ss.wait_rows(postgres, "SELECT id, a, b FROM public.orders "
+                     "WHERE id IN (1, 4) ORDER BY id",
+                     [(1, -5000000000, "one"),
+                      (4, 5000000000, "a string longer than ten")],
+                     sink=sink)
+        types = postgres.sql(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM "
+            "pg_attribute WHERE attrelid = 'public.orders'::regclass AND "
+            "attname IN ('a', 'b') ORDER BY 1", db="orders")
+        assert types == [("a", "bigint"), ("b", "character varying(100)")], \
+            types
+    finally:
+        assert sink.stop() == 0, sink.output()
+    out = sink.output()
+    assert 'ALTER COLUMN "a" TYPE bigint' in out, out
+    assert "DEFAULT '7'" in out, out
+
+    # the sink is away: a column comes and goes
+    mariadb.script("""
+        ALTER TABLE shop.orders ADD COLUMN tmp INT;
+        INSERT INTO shop.orders (id, a, b, tmp) VALUES (5, 5, 'five', 55);
+        UPDATE shop.orders SET tmp = 22, b = 'deux' WHERE id = 2;
+        ALTER TABLE shop.orders DROP COLUMN tmp;
+        INSERT INTO shop.orders (id, a, b) VALUES (6, 6, 'six');
+    """)
+    sink = ss.Sink(tmp_path / "sink2", env).start()
+    try:
+        ss.wait_rows(postgres, "SELECT id, b FROM public.orders WHERE id IN "
+                     "(2, 5, 6) ORDER BY id",
+                     [(2, "deux"), (5, "five"), (6, "six")], sink=sink)
+        metrics = get(port, "/metrics")
+        assert ('cdc_bridge_sink_dead_letters_total{service="orders",'
+                'table="shop.orders"} 0') in metrics, metrics
+        assert run.alive(), run.log()
+    finally:
+        rc = sink.stop()
+        run.stop()
+    assert rc == 0, sink.output()
+    cols = postgres.sql("SELECT attname FROM pg_attribute WHERE attrelid = "
+                        "'public.orders'::regclass AND attnum > 0 AND NOT "
+                        "attisdropped ORDER BY attnum", db="orders")
+    assert cols == [("id",), ("a",), ("b",), ("c",), ("s",)], cols
+    out = sink.output()
+    assert "no longer in the source table" in out, out
+    rc, out = ss.verify(env)
+    assert rc == 0, out
