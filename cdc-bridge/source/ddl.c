@@ -195,6 +195,27 @@ cdc_ddl_parse(const char *db, const char *sql, size_t len,
 }
 
 
+int
+cdc_ddl_drops_partition(const char *sql, size_t len)
+{
+    char         buf[4096];
+    const char  *end;
+
+    end = sql + len;
+
+    if (cdc_ddl_word(sql, end, "ALTER") == NULL) {
+        return 0;
+    }
+
+    len = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
+    memcpy(buf, sql, len);
+    buf[len] = '\0';
+
+    return strcasestr(buf, "TRUNCATE PARTITION") != NULL
+           || strcasestr(buf, "DROP PARTITION") != NULL;
+}
+
+
 /* one message to one partition, tracked like every change */
 static int
 cdc_ddl_produce(cdc_run_t *r, rd_kafka_topic_t *rkt, int32_t part,

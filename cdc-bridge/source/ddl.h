@@ -30,6 +30,10 @@ typedef struct {
 int cdc_ddl_parse(const char *db, const char *sql, size_t len,
     cdc_ddl_table_t *tables, size_t max);
 
+/* 1 if the statement drops or truncates partitions (rows go without
+   row events) */
+int cdc_ddl_drops_partition(const char *sql, size_t len);
+
 /* sends t's truncate event to every partition of its topic; -1 stops */
 int cdc_ddl_truncate(cdc_run_t *r, const cdc_ddl_table_t *t,
     const cdc_stream_pos_t *pos);

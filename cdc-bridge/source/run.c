@@ -486,6 +486,13 @@ cdc_run_ddl(void *data, const char *db, const char *sql, size_t len,
 
     n = cdc_ddl_parse(db, sql, len, t, CDC_DDL_MAX_TABLES);
 
+    if (n == 0 && cdc_ddl_drops_partition(sql, len)) {
+        cdc_log_warn("ddl at %s:%" PRIu64 " removes a partition's rows "
+                     "without row events: sinks keep those rows (check "
+                     "with cdc-bridge verify, snapshot the table again)",
+                     pos->file, pos->pos);
+    }
+
     for (i = 0; i < n; i++) {
         if (cdc_config_table_wanted(r->cf, t[i].db, t[i].table)
             && cdc_ddl_truncate(r, &t[i], pos) != 0)

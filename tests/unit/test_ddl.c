@@ -81,6 +81,20 @@ test_drop(void **state)
 
 
 static void
+test_partitions(void **state)
+{
+    const char  *a = "ALTER TABLE t TRUNCATE PARTITION p0";
+    const char  *b = "alter table t drop partition p1, p2";
+    const char  *c = "ALTER TABLE t ADD PARTITION (PARTITION p3 VALUES "
+                     "LESS THAN (30))";
+
+    assert_true(cdc_ddl_drops_partition(a, strlen(a)));
+    assert_true(cdc_ddl_drops_partition(b, strlen(b)));
+    assert_false(cdc_ddl_drops_partition(c, strlen(c)));
+}
+
+
+static void
 test_widens(void **state)
 {
     assert_true(cdc_catalog_widens("integer", "bigint"));
@@ -136,6 +150,7 @@ main(void)
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_truncate),
         cmocka_unit_test(test_drop),
+        cmocka_unit_test(test_partitions),
         cmocka_unit_test(test_widens),
         cmocka_unit_test(test_positions),
     };
