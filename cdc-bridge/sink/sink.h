@@ -64,7 +64,6 @@ typedef struct {
                                             source no longer has */
     size_t                  ngone;
     int64_t                 gone_ms;     /* when gone was last checked */
-    int64_t                 widen_ms;    /* last type check, applier */
     uint64_t                applied;     /* metrics, under lock */
     uint64_t                dead;
     cdc_series_t           *m_applied;
