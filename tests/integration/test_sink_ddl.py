@@ -264,3 +264,46 @@ def test_add_column_default_widen_and_dropped_column(tmp_path, mariadb,
     assert "no longer in the source table" in out, out
     rc, out = ss.verify(env)
     assert rc == 0, out
+
+
+def test_narrower_target_without_create_tables(tmp_path, mariadb, postgres,
+                                               devkafka):
+    """create_tables off: a value the target column is too narrow for is
+    dead-lettered with the column, both types and the ALTER to run; after
+    it, a replay applies it."""
+    mariadb.script("""
+        CREATE DATABASE shop;
+        CREATE TABLE shop.orders (id BIGINT PRIMARY KEY, a BIGINT,
+            b VARCHAR(100));
+    """)
+    postgres.create_db("orders")
+    postgres.sql("CREATE TABLE public.orders (id bigint PRIMARY KEY, "
+                 "a integer, b varchar(100))", db="orders")
+    env = ss.env_for(devkafka, postgres, mariadb=mariadb)
+    ev = ss.Events(devkafka)
+    ev.insert("orders", {"id": 1, "a": 1, "b": "x"})
+    ev.insert("orders", {"id": 2, "a": 5000000000, "b": "y"})
+    ev.flush()
+    sink = ss.Sink(tmp_path / "sink", env).start()
+    try:
+        ss.wait_rows(postgres, "SELECT id FROM public.orders", [(1,)],
+                     sink=sink)
+        dead = devkafka.read_topic("mono.dlq.orders", expect=1, timeout=30)
+        assert len(dead) == 1, dead
+    finally:
+        assert sink.stop() == 0, sink.output()
+    out = sink.output()
+    assert ('column "a" is bigint at the source (bigint(20)) but integer in '
+            'target "public"."orders": ALTER TABLE "public"."orders" ALTER '
+            'COLUMN "a" TYPE bigint') in out, out
+    assert postgres.sql("SELECT format_type(atttypid, atttypmod) FROM "
+                        "pg_attribute WHERE attrelid = 'public.orders'"
+                        "::regclass AND attname = 'a'",
+                        db="orders") == [("integer",)]
+
+    postgres.sql("ALTER TABLE public.orders ALTER COLUMN a TYPE bigint",
+                 db="orders")
+    rc, out = ss.Sink(tmp_path / "replay", env).run("--replay-dead-letters")
+    assert rc == 0, out
+    assert postgres.sql("SELECT id, a FROM public.orders ORDER BY id",
+                        db="orders") == [(1, 1), (2, 5000000000)]
