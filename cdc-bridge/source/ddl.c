@@ -1,6 +1,7 @@
 /*
- * cdc-bridge run: DDL that empties a table.  TRUNCATE [TABLE] t and
- * DROP TABLE [IF EXISTS] t[, …] of a captured table become a truncate
+ * cdc-bridge run: DDL that empties a table.  TRUNCATE [TABLE] t,
+ * DROP TABLE [IF EXISTS] t[, …] and MariaDB's CREATE OR REPLACE TABLE t
+ * of a captured table become a truncate
  * event (op "t", before and after null, as Debezium's connectors write
  * it) sent to EVERY partition of the table's topic, so a sink meets it in
  * each partition after all the changes before it (docs/events.md).
@@ -160,6 +161,20 @@ cdc_ddl_parse(const char *db, const char *sql, size_t len,
         }
 
         tables[0].kind = "TRUNCATE";
+        return 1;
+    }
+
+    /* MariaDB: the old table and its rows go first */
+    if ((p = cdc_ddl_word(sql, end, "CREATE")) != NULL
+        && (p = cdc_ddl_word(p, end, "OR")) != NULL
+        && (p = cdc_ddl_word(p, end, "REPLACE")) != NULL
+        && (p = cdc_ddl_word(p, end, "TABLE")) != NULL)
+    {
+        if (max == 0 || cdc_ddl_name(p, end, db, &tables[0]) == NULL) {
+            return 0;
+        }
+
+        tables[0].kind = "CREATE OR REPLACE TABLE";
         return 1;
     }
 

@@ -18,13 +18,14 @@
 typedef struct {
     char         db[256];
     char         table[256];
-    const char  *kind;          /* "TRUNCATE" or "DROP TABLE" */
+    const char  *kind;          /* "TRUNCATE", "DROP TABLE", "CREATE OR
+                                   REPLACE TABLE" */
 } cdc_ddl_table_t;
 
 
 /*
- * The tables a TRUNCATE [TABLE] or DROP [IF EXISTS] TABLE statement
- * empties (db: the statement's default database), at most max; 0 for any
+ * The tables a TRUNCATE [TABLE], DROP TABLE [IF EXISTS] or CREATE OR
+ * REPLACE TABLE statement empties (db: the statement's default database), at most max; 0 for any
  * other statement.  Pure: no I/O.
  */
 int cdc_ddl_parse(const char *db, const char *sql, size_t len,

@@ -68,6 +68,14 @@ test_drop(void **state)
     assert_string_equal(t[1].table, "b");
     assert_string_equal(t[2].table, "c");
 
+    assert_int_equal(parse("shop", "CREATE OR REPLACE TABLE orders (id "
+                           "INT PRIMARY KEY)", t, 4), 1);
+    assert_string_equal(t[0].table, "orders");
+    assert_string_equal(t[0].kind, "CREATE OR REPLACE TABLE");
+    assert_int_equal(parse("shop", "CREATE TABLE orders (id INT)", t, 4), 0);
+    assert_int_equal(parse("shop", "CREATE OR REPLACE VIEW v AS SELECT 1",
+                           t, 4), 0);
+
     /* at most max */
     assert_int_equal(parse("shop", "DROP TABLE a, b, c", t, 2), 2);
 
