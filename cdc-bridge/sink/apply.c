@@ -361,6 +361,8 @@ cdc_apply_prepare(cdc_sink_t *s, cdc_sink_batch_t *b, cdc_sink_change_t *c)
 
     c->file = cdc_jv_get_str(c->source, "file");
     c->pos = cdc_jv_get_int(c->source, "pos", 0);
+    c->replayed = 0;
+    cdc_ddl_seen(s, c);
 
     if (c->op == 't' || c->table->trunc_pos >= 0) {
         cdc_ddl_prepare(s, b, c);
@@ -1354,6 +1356,18 @@ cdc_apply_rejected(cdc_sink_t *s, cdc_sink_change_t *c, int retried,
     if (strcmp(st, "02000") == 0) {
         cdc_series_add(c->op == 'd' ? c->table->m_unmatched_d
                                     : c->table->m_unmatched_u, 1);
+
+        /* the same change applied before: its row was deleted since */
+        if (c->replayed) {
+            cdc_series_add(c->table->m_replayed, 1);
+            cdc_log_info("service %s: %s[%d]@%lld: produced again by a "
+                         "run restart: %s (already applied; not "
+                         "dead-lettered)", s->svc->name,
+                         rd_kafka_topic_name(c->msg->rkt),
+                         (int) c->msg->partition,
+                         (long long) c->msg->offset, cdc_apply_err);
+            return CDC_APPLY_DATA;
+        }
     }
 
     snprintf(why, sizeof(why), "%s%s%s", cdc_apply_err, hint[0] ? "; " : "",

@@ -227,3 +227,53 @@ cdc_ddl_apply(cdc_sink_t *s, cdc_sink_batch_t *b, cdc_sink_change_t **bad,
 
     return 0;
 }
+
+
+/*
+ * Main thread: marks c replayed when its stream position is before one
+ * already read in its partition.  Each partition holds its keys' changes
+ * in binlog order, so only a `run` restart (at-least-once into Kafka)
+ * puts an older position after a newer one.  Snapshot reads carry the
+ * snapshot's position and are left alone.
+ */
+void
+cdc_ddl_seen(cdc_sink_t *s, cdc_sink_change_t *c)
+{
+    int               d;
+    int64_t           row;
+    const char       *snap;
+    cdc_sink_part_t  *p;
+
+    snap = cdc_jv_get_str(c->source, "snapshot");
+
+    if (s->replay || c->file == NULL || snap == NULL
+        || strcmp(snap, "false") != 0 || strlen(c->file) >= 128)
+    {
+        return;
+    }
+
+    p = &s->parts[c->part];
+    row = cdc_jv_get_int(c->source, "row", 0);
+
+    if (p->seen_file[0]) {
+        d = cdc_ddl_pos_cmp(c->file, c->pos, p->seen_file, p->seen_pos);
+        d = d ? d : (row > p->seen_row) - (row < p->seen_row);
+
+        /* the same position again (a later message): a replay too; the
+           delete and insert of a key change share one, but an insert
+           never misses */
+        if (d < 0 || (d == 0 && c->msg->offset > p->seen_offset)) {
+            c->replayed = 1;
+            return;
+        }
+
+        if (d == 0) {
+            return;                     /* the same message read again */
+        }
+    }
+
+    snprintf(p->seen_file, sizeof(p->seen_file), "%s", c->file);
+    p->seen_pos = c->pos;
+    p->seen_row = row;
+    p->seen_offset = c->msg->offset;
+}

@@ -193,6 +193,11 @@ cdc_sink_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     s = opaque;
     s->rebalanced = 1;
 
+    /* what is read again is not a replay by `run` */
+    for (i = 0; i < s->nparts; i++) {
+        s->parts[i].seen_file[0] = '\0';
+    }
+
     /* the batch in flight commits (or not) before anything moves */
     if (cdc_sink_wait(s) != 0) {
         s->fatal = 1;
@@ -527,6 +532,15 @@ cdc_sink_metrics(cdc_sink_t *s)
         s->tables[i].m_unmatched_d = cdc_metric_series(f, name,
                                                        s->tables[i].src,
                                                        "delete", NULL);
+    }
+
+    f = cdc_metrics_counter(s->metrics, "sink_unmatched_replays_total",
+                            "Unmatched updates and deletes that run had "
+                            "produced before (not dead-lettered).",
+                            "service,table");
+    for (i = 0; f && i < s->ntables; i++) {
+        s->tables[i].m_replayed = cdc_metric_series(f, name,
+                                                    s->tables[i].src, NULL);
     }
 
     f = cdc_metrics_counter(s->metrics, "sink_truncates_total",

@@ -70,6 +70,7 @@ typedef struct {
     cdc_series_t           *m_dead;
     cdc_series_t           *m_unmatched_u;   /* update/delete found no */
     cdc_series_t           *m_unmatched_d;   /* row (dead-lettered) */
+    cdc_series_t           *m_replayed;      /* … of which replays */
     cdc_series_t           *m_truncates;
     cdc_series_t           *m_skipped;       /* older than a truncate */
     char                    trunc_file[256]; /* the last TRUNCATE/DROP */
@@ -84,6 +85,10 @@ typedef struct {
     int64_t   last_ts_ms;        /* source time of the last applied */
     int64_t   hwm;               /* high watermark, last seen */
     int       assigned;
+    char      seen_file[128];    /* newest stream source position read */
+    int64_t   seen_pos;          /* here since the last assignment, "" */
+    int64_t   seen_row;          /* if none (main thread) */
+    int64_t   seen_offset;       /* the message that carried it */
 } cdc_sink_part_t;
 
 
@@ -115,6 +120,9 @@ typedef struct {
     const char          *file;       /* source.file, source.pos */
     int64_t              pos;
     int                  skip;       /* older than a truncate: not applied */
+    int                  replayed;   /* older than a change read before
+                                        in its partition: `run` produced
+                                        it again after a restart */
     char                *error;      /* set: dead-letter it, don't apply */
     const char          *sqlstate;
     int                  part;       /* index into sink->parts */
@@ -269,6 +277,7 @@ int cdc_ddl_init(cdc_sink_t *s, char *err, size_t errlen);
 int cdc_ddl_pos_cmp(const char *fa, int64_t pa, const char *fb, int64_t pb);
 void cdc_ddl_prepare(cdc_sink_t *s, cdc_sink_batch_t *b,
     cdc_sink_change_t *c);
+void cdc_ddl_seen(cdc_sink_t *s, cdc_sink_change_t *c);
 int cdc_ddl_apply(cdc_sink_t *s, cdc_sink_batch_t *b,
     cdc_sink_change_t **bad, char *state, size_t statelen, char *err,
     size_t errlen);
