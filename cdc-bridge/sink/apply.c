@@ -41,6 +41,9 @@ typedef struct {
     size_t              change;
     int                 done;
     int                 ins;        /* last change an insert or a read */
+    int                 must;       /* the row must be there before the
+                                       batch: its first change in the
+                                       batch is an update or a delete */
 } cdc_apply_action_t;
 
 
@@ -49,8 +52,10 @@ static const char  cdc_absent[] = "";
 #define cdc_is_absent(v)  ((v) == cdc_absent)
 
 
-static char  cdc_apply_err[CDC_SINK_ERRLEN];
-static char  cdc_apply_state[6];
+static char    cdc_apply_err[CDC_SINK_ERRLEN];
+static char    cdc_apply_state[6];
+static size_t  cdc_apply_rows;      /* rows the last statement changed */
+static size_t  cdc_apply_inserted;  /* … of which it inserted (RETURNING) */
 
 
 static uint64_t
@@ -112,6 +117,7 @@ static const char **
 cdc_apply_row(cdc_sink_t *s, cdc_sink_batch_t *b, cdc_sink_change_t *c,
     cdc_jv_t *img)
 {
+    int           rc;
     long          idx;
     size_t        i, k, n;
     cdc_jv_t     *m;
@@ -126,7 +132,9 @@ cdc_apply_row(cdc_sink_t *s, cdc_sink_batch_t *b, cdc_sink_change_t *c,
     for (k = 0, m = img->child; m; m = m->next, k++) {
         dst = cdc_catalog_map_column(s, t, m->key);
 
-        if (dst == NULL || cdc_apply_find(t, k, dst) >= 0) {
+        if (dst == NULL || cdc_apply_find(t, k, dst) >= 0
+            || (t->ngone && cdc_catalog_gone(t, m->key, 0)))
+        {
             continue;
         }
 
@@ -151,9 +159,14 @@ cdc_apply_row(cdc_sink_t *s, cdc_sink_batch_t *b, cdc_sink_change_t *c,
             s->quiesce(s);
         }
 
-        if (cdc_catalog_add_column(s, t, m->key, dst, m, err, sizeof(err))
-            != 0)
-        {
+        rc = cdc_catalog_add_column(s, t, m->key, dst, m, err, sizeof(err));
+
+        if (rc == 1) {
+            (void) cdc_catalog_gone(t, m->key, 1);
+            continue;
+        }
+
+        if (rc != 0) {
             cdc_log_error("service %s: %s", s->svc->name, err);
             if (s->pg == NULL || PQstatus(s->pg) != CONNECTION_OK) {
                 return NULL;
@@ -303,6 +316,9 @@ cdc_apply_prepare(cdc_sink_t *s, cdc_sink_batch_t *b, cdc_sink_change_t *c)
     c->bvals = NULL;
     c->avals = NULL;
     c->nvals = 0;
+    c->file = NULL;
+    c->pos = 0;
+    c->skip = 0;
 
     if (msg->payload == NULL || msg->len == 0) {
         return 0;                       /* a tombstone: nothing to do */
@@ -341,6 +357,18 @@ cdc_apply_prepare(cdc_sink_t *s, cdc_sink_batch_t *b, cdc_sink_change_t *c)
 
     if (c->table == NULL) {
         return 0;                       /* heartbeat, or not this service's */
+    }
+
+    c->file = cdc_jv_get_str(c->source, "file");
+    c->pos = cdc_jv_get_int(c->source, "pos", 0);
+    c->replayed = 0;
+    cdc_ddl_seen(s, c);
+
+    if (c->op == 't' || c->table->trunc_pos >= 0) {
+        cdc_ddl_prepare(s, b, c);
+        if (c->op == 't' || c->skip) {
+            return 0;
+        }
     }
 
     if (c->before && c->before->type != CDC_JV_OBJECT) {
@@ -506,6 +534,28 @@ cdc_apply_params(cdc_sink_t *s, size_t n)
 }
 
 
+/* rows changed; with RETURNING (xmax = 0), the rows inserted */
+static void
+cdc_apply_count(PGresult *r, ExecStatusType st)
+{
+    int  i, n;
+
+    cdc_apply_inserted = 0;
+
+    if (st == PGRES_TUPLES_OK) {
+        n = PQntuples(r);
+        cdc_apply_rows = (size_t) n;
+
+        for (i = 0; i < n; i++) {
+            cdc_apply_inserted += PQgetvalue(r, i, 0)[0] == 't';
+        }
+        return;
+    }
+
+    cdc_apply_rows = (size_t) strtoul(PQcmdTuples(r), NULL, 10);
+}
+
+
 /* Runs s->sql with n params; CDC_APPLY_OK, _TRANSIENT or _DATA. */
 static int
 cdc_apply_run(cdc_sink_t *s, int n)
@@ -524,6 +574,7 @@ cdc_apply_run(cdc_sink_t *s, int n)
     st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        cdc_apply_count(r, st);
         PQclear(r);
         return CDC_APPLY_OK;
     }
@@ -560,11 +611,56 @@ cdc_apply_present(const char *v)
 }
 
 
+/*
+ * An update or delete whose row is not in the target: never a silent
+ * success.  In the fast path this sends the batch change by change; there
+ * the change is dead-lettered with SQLSTATE 02000 (no_data) and counted.
+ */
+static int
+cdc_apply_unmatched(cdc_sink_t *s, cdc_apply_action_t **acts, size_t n,
+    char op, size_t missing)
+{
+    size_t             j, len;
+    cdc_sink_table_t  *t;
+
+    (void) s;
+    t = acts[0]->table;
+    snprintf(cdc_apply_state, sizeof(cdc_apply_state), "02000");
+
+    len = (size_t) snprintf(cdc_apply_err, sizeof(cdc_apply_err),
+                            "%s matched no row in %s",
+                            op == 'u' ? "update" : "delete", t->qname);
+
+    if (n > 1) {
+        snprintf(cdc_apply_err + len, sizeof(cdc_apply_err) - len,
+                 ": %zu of %zu rows missing", missing, n);
+        return CDC_APPLY_DATA;
+    }
+
+    for (j = 0; j < t->npk && len < sizeof(cdc_apply_err); j++) {
+        len += (size_t) snprintf(cdc_apply_err + len,
+                                 sizeof(cdc_apply_err) - len, "%s%s=%.64s",
+                                 j ? ", " : " (", t->cols[t->pk[j]].name,
+                                 acts[0]->vals[t->pk[j]]);
+    }
+
+    if (len < sizeof(cdc_apply_err)) {
+        snprintf(cdc_apply_err + len, sizeof(cdc_apply_err) - len,
+                 "%s: the target lacks the row (never inserted here, "
+                 "deleted, or truncated); not applied",
+                 t->npk ? ")" : "");
+    }
+
+    return CDC_APPLY_DATA;
+}
+
+
 /* INSERT … VALUES (…),(…) ON CONFLICT (key) DO UPDATE for acts[0..n) */
 static int
 cdc_apply_upsert(cdc_sink_t *s, cdc_apply_action_t **acts, size_t n,
     int plain)
 {
+    int                rc;
     size_t             i, j, np, ncols, first;
     const char        *v;
     cdc_sink_table_t  *t;
@@ -687,7 +783,19 @@ conflict:
         }
     }
 
-    return cdc_apply_run(s, (int) np);
+    if (!acts[0]->must) {
+        return cdc_apply_run(s, (int) np);
+    }
+
+    /* updates: the rows must have been there */
+    cdc_sql_add(b, " RETURNING (xmax = 0)");
+
+    rc = cdc_apply_run(s, (int) np);
+    if (rc != CDC_APPLY_OK || cdc_apply_inserted == 0) {
+        return rc;
+    }
+
+    return cdc_apply_unmatched(s, acts, n, 'u', cdc_apply_inserted);
 }
 
 
@@ -695,6 +803,7 @@ conflict:
 static int
 cdc_apply_delete(cdc_sink_t *s, cdc_apply_action_t **acts, size_t n)
 {
+    int                rc;
     size_t             i, j, np;
     cdc_sink_table_t  *t;
     cdc_sql_t         *b;
@@ -746,8 +855,8 @@ cdc_apply_delete(cdc_sink_t *s, cdc_apply_action_t **acts, size_t n)
         }
 
         cdc_sql_add(b, "))");
-
-        return cdc_apply_run(s, (int) t->npk);
+        np = t->npk;
+        goto run;
     }
 
     cdc_sql_add(b, ") IN (");
@@ -767,7 +876,14 @@ cdc_apply_delete(cdc_sink_t *s, cdc_apply_action_t **acts, size_t n)
 
     cdc_sql_add(b, ")");
 
-    return cdc_apply_run(s, (int) np);
+run:
+
+    rc = cdc_apply_run(s, (int) np);
+    if (rc != CDC_APPLY_OK || !acts[0]->must || cdc_apply_rows >= n) {
+        return rc;
+    }
+
+    return cdc_apply_unmatched(s, acts, n, 'd', n - cdc_apply_rows);
 }
 
 
@@ -822,10 +938,15 @@ cdc_apply_one(cdc_sink_t *s, cdc_sink_change_t *c)
                              && strcmp(c->bkey, c->akey) != 0))
         {
             a.vals = c->bvals;
+            a.must = 1;
             rc = cdc_apply_delete(s, &ap, 1);
             if (rc != CDC_APPLY_OK || c->op == 'd') {
                 return rc;
             }
+            a.must = 0;
+
+        } else {
+            a.must = c->op == 'u';
         }
 
         a.vals = c->avals;
@@ -852,7 +973,7 @@ cdc_apply_one(cdc_sink_t *s, cdc_sink_change_t *c)
         cdc_sql_add(b, "DELETE FROM ");
         cdc_sql_add(b, t->qname);
         cdc_apply_match(s, t, c->bvals, c->nvals, &np);
-        return cdc_apply_run(s, (int) np);
+        goto run;
     }
 
     cdc_sql_add(b, "UPDATE ");
@@ -874,7 +995,15 @@ cdc_apply_one(cdc_sink_t *s, cdc_sink_change_t *c)
 
     cdc_apply_match(s, t, c->bvals, c->nvals, &np);
 
-    return cdc_apply_run(s, (int) np);
+run:
+
+    rc = cdc_apply_run(s, (int) np);
+    if (rc != CDC_APPLY_OK || cdc_apply_rows > 0) {
+        return rc;
+    }
+
+    a.vals = c->bvals;
+    return cdc_apply_unmatched(s, &ap, 1, c->op, 1);
 }
 
 
@@ -891,7 +1020,7 @@ cdc_apply_group(cdc_sink_t *s, cdc_apply_action_t **acts, size_t n)
 {
     int  rc;
 
-    if (!acts[0]->ins || acts[0]->table->npk == 0) {
+    if (!acts[0]->ins || acts[0]->must || acts[0]->table->npk == 0) {
         return cdc_apply_upsert(s, acts, n, 0);
     }
 
@@ -924,7 +1053,9 @@ cdc_apply_same_cols(const cdc_apply_action_t *a, const cdc_apply_action_t *b)
 {
     size_t  j;
 
-    if (a->table != b->table || a->nvals != b->nvals || a->ins != b->ins) {
+    if (a->table != b->table || a->nvals != b->nvals || a->ins != b->ins
+        || a->must != b->must)
+    {
         return 0;
     }
 
@@ -965,7 +1096,7 @@ cdc_apply_collapsed(cdc_sink_t *s, cdc_sink_batch_t *b)
     memset(slots, 0, cap * sizeof(*slots));
     nacts = 0;
 
-#define cdc_apply_set(tbl, k_, del_, vals_, ci)                               \
+#define cdc_apply_set(tbl, k_, del_, must_, vals_, ci)                        \
     do {                                                                      \
         uint64_t  hh = cdc_apply_hash(tbl, k_);                               \
         for (h = hh & mask; slots[h]; h = (h + 1) & mask) {                   \
@@ -980,6 +1111,7 @@ cdc_apply_collapsed(cdc_sink_t *s, cdc_sink_batch_t *b)
             a->table = (tbl);                                                 \
             a->key = (k_);                                                    \
             a->hash = hh;                                                     \
+            a->must = (must_);                                                \
             slots[h] = a;                                                     \
         }                                                                     \
         a = slots[h];                                                         \
@@ -994,20 +1126,24 @@ cdc_apply_collapsed(cdc_sink_t *s, cdc_sink_batch_t *b)
     for (i = 0; i < b->nchanges; i++) {
         c = &b->changes[i];
 
-        if (c->table == NULL || c->error || c->table->npk == 0) {
+        if (c->table == NULL || c->error || c->table->npk == 0 || c->skip
+            || c->op == 't')
+        {
             continue;
         }
 
         if (c->op == 'd') {
-            cdc_apply_set(c->table, c->bkey, 1, c->bvals, i);
+            cdc_apply_set(c->table, c->bkey, 1, 1, c->bvals, i);
             continue;
         }
 
         if (c->op == 'u' && c->bkey && strcmp(c->bkey, c->akey) != 0) {
-            cdc_apply_set(c->table, c->bkey, 1, c->bvals, i);
+            cdc_apply_set(c->table, c->bkey, 1, 1, c->bvals, i);
+            cdc_apply_set(c->table, c->akey, 0, 0, c->avals, i);
+            continue;
         }
 
-        cdc_apply_set(c->table, c->akey, 0, c->avals, i);
+        cdc_apply_set(c->table, c->akey, 0, c->op == 'u', c->avals, i);
     }
 
 #undef cdc_apply_set
@@ -1022,7 +1158,8 @@ cdc_apply_collapsed(cdc_sink_t *s, cdc_sink_batch_t *b)
 
         for (k = i; k < nacts; k++) {
             if (acts[k].del && !acts[k].done
-                && acts[k].table == acts[i].table)
+                && acts[k].table == acts[i].table
+                && acts[k].must == acts[i].must)
             {
                 acts[k].done = 1;
                 grp[n++] = &acts[k];
@@ -1093,7 +1230,9 @@ cdc_apply_collapsed(cdc_sink_t *s, cdc_sink_batch_t *b)
     for (i = 0; i < b->nchanges; i++) {
         c = &b->changes[i];
 
-        if (c->table && !c->error && c->table->npk == 0) {
+        if (c->table && !c->error && c->table->npk == 0 && !c->skip
+            && c->op != 't')
+        {
             rc = cdc_apply_one(s, c);
             if (rc != CDC_APPLY_OK) {
                 return rc;
@@ -1134,17 +1273,132 @@ cdc_apply_dead(cdc_sink_t *s, cdc_sink_change_t *c, const char *state,
 }
 
 
+/*
+ * Slow path: the batch's truncate events, each under a savepoint; one
+ * PostgreSQL refuses (a foreign key into the table, …) is dead-lettered,
+ * and the table's later truncate events are tried in its place.
+ */
+static int
+cdc_apply_truncates(cdc_sink_t *s, cdc_sink_batch_t *b, char *err,
+    size_t errlen)
+{
+    int                 rc;
+    cdc_sink_change_t  *bad;
+
+    for ( ;; ) {
+        rc = cdc_apply_simple(s, "SAVEPOINT cdc_truncate");
+        if (rc != CDC_APPLY_OK) {
+            return CDC_APPLY_TRANSIENT;
+        }
+
+        rc = cdc_ddl_apply(s, b, &bad, cdc_apply_state,
+                           sizeof(cdc_apply_state), cdc_apply_err,
+                           sizeof(cdc_apply_err));
+
+        if (rc == CDC_APPLY_OK) {
+            rc = cdc_apply_simple(s, "RELEASE SAVEPOINT cdc_truncate");
+            return rc == CDC_APPLY_OK ? rc : CDC_APPLY_TRANSIENT;
+        }
+
+        if (rc == CDC_APPLY_TRANSIENT
+            || cdc_apply_simple(s, "ROLLBACK TO SAVEPOINT cdc_truncate")
+               != CDC_APPLY_OK
+            || cdc_apply_dead(s, bad, cdc_apply_state, cdc_apply_err, err,
+                              errlen) != 0)
+        {
+            return CDC_APPLY_TRANSIENT;
+        }
+
+        bad->skip = 1;
+    }
+}
+
+
+/*
+ * Slow path, a change PostgreSQL rejected (its savepoint still open).  A
+ * value too big for its column may mean the source widened the column:
+ * then the target is widened and CDC_APPLY_OK says "apply it again" (once
+ * per change).  Else the change is dead-lettered: CDC_APPLY_DATA.
+ */
+static int
+cdc_apply_rejected(cdc_sink_t *s, cdc_sink_change_t *c, int retried,
+    char *err, size_t errlen)
+{
+    int          w;
+    char         hint[CDC_SINK_ERRLEN], why[2 * CDC_SINK_ERRLEN];
+    const char  *st;
+
+    st = cdc_apply_state;
+
+    if (cdc_apply_simple(s, "ROLLBACK TO SAVEPOINT cdc_change")
+        != CDC_APPLY_OK)
+    {
+        return CDC_APPLY_TRANSIENT;
+    }
+
+    hint[0] = '\0';
+    w = 0;
+
+    if (!retried && (strcmp(st, "22003") == 0 || strcmp(st, "22001") == 0
+                     || strcmp(st, "22P02") == 0))
+    {
+        w = cdc_catalog_widen(s, c->table, hint, sizeof(hint));
+        if (w < 0) {
+            snprintf(cdc_apply_err, sizeof(cdc_apply_err), "widening a "
+                     "column of %s failed", c->table->qname);
+            return CDC_APPLY_TRANSIENT;
+        }
+        if (w > 0) {
+            return CDC_APPLY_OK;
+        }
+    }
+
+    if (strcmp(st, "02000") == 0) {
+        cdc_series_add(c->op == 'd' ? c->table->m_unmatched_d
+                                    : c->table->m_unmatched_u, 1);
+
+        /* the same change applied before: its row was deleted since */
+        if (c->replayed) {
+            cdc_series_add(c->table->m_replayed, 1);
+            cdc_log_info("service %s: %s[%d]@%lld: produced again by a "
+                         "run restart: %s (already applied; not "
+                         "dead-lettered)", s->svc->name,
+                         rd_kafka_topic_name(c->msg->rkt),
+                         (int) c->msg->partition,
+                         (long long) c->msg->offset, cdc_apply_err);
+            return CDC_APPLY_DATA;
+        }
+    }
+
+    snprintf(why, sizeof(why), "%s%s%s", cdc_apply_err, hint[0] ? "; " : "",
+             hint);
+
+    if (cdc_apply_dead(s, c, st, why, err, errlen) != 0) {
+        return CDC_APPLY_TRANSIENT;
+    }
+
+    return CDC_APPLY_DATA;
+}
+
+
 static int
 cdc_apply_slow(cdc_sink_t *s, cdc_sink_batch_t *b, char *err,
     size_t errlen)
 {
     int                 rc;
-    size_t              i;
+    size_t              i, retried;
     cdc_sink_change_t  *c;
+
+    retried = (size_t) -1;
 
     rc = cdc_apply_simple(s, "BEGIN");
     if (rc != CDC_APPLY_OK) {
         return CDC_APPLY_TRANSIENT;
+    }
+
+    rc = cdc_apply_truncates(s, b, err, errlen);
+    if (rc != CDC_APPLY_OK) {
+        return rc;
     }
 
     for (i = 0; i < b->nchanges; i++) {
@@ -1159,7 +1413,7 @@ cdc_apply_slow(cdc_sink_t *s, cdc_sink_batch_t *b, char *err,
             continue;
         }
 
-        if (c->table == NULL) {
+        if (c->table == NULL || c->skip || c->op == 't') {
             continue;
         }
 
@@ -1175,15 +1429,13 @@ cdc_apply_slow(cdc_sink_t *s, cdc_sink_batch_t *b, char *err,
         }
 
         if (rc == CDC_APPLY_DATA) {
-            if (cdc_apply_dead(s, c, cdc_apply_state, cdc_apply_err, err,
-                               errlen) != 0)
-            {
-                return CDC_APPLY_TRANSIENT;
+            rc = cdc_apply_rejected(s, c, i == retried, err, errlen);
+            if (rc == CDC_APPLY_TRANSIENT) {
+                return rc;
             }
 
-            rc = cdc_apply_simple(s, "ROLLBACK TO SAVEPOINT cdc_change");
-            if (rc != CDC_APPLY_OK) {
-                return CDC_APPLY_TRANSIENT;
+            if (rc == CDC_APPLY_OK) {
+                retried = i--;              /* a column was widened */
             }
 
             continue;
@@ -1203,7 +1455,8 @@ static int
 cdc_apply_finish(cdc_sink_t *s, cdc_sink_batch_t *b, char *err,
     size_t errlen)
 {
-    int  rc;
+    int     rc;
+    size_t  i;
 
     if (cdc_offsets_store(s, b, err, errlen) != 0) {
         return CDC_APPLY_TRANSIENT;
@@ -1219,6 +1472,12 @@ cdc_apply_finish(cdc_sink_t *s, cdc_sink_batch_t *b, char *err,
         cdc_error(err, errlen, "commit: SQLSTATE %s: %s", cdc_apply_state,
                   cdc_apply_err);
         return CDC_APPLY_TRANSIENT;
+    }
+
+    for (i = 0; i < b->nchanges; i++) {
+        if (b->changes[i].skip && b->changes[i].op != 't') {
+            cdc_series_add(b->changes[i].table->m_skipped, 1);
+        }
     }
 
     return CDC_APPLY_OK;
@@ -1249,6 +1508,12 @@ cdc_apply_batch(cdc_sink_t *s, cdc_sink_batch_t *b, char *err,
 
     if (!dead) {
         rc = cdc_apply_simple(s, "BEGIN");
+
+        if (rc == CDC_APPLY_OK) {
+            rc = cdc_ddl_apply(s, b, &c, cdc_apply_state,
+                               sizeof(cdc_apply_state), cdc_apply_err,
+                               sizeof(cdc_apply_err));
+        }
 
         if (rc == CDC_APPLY_OK) {
             rc = cdc_apply_collapsed(s, b);

@@ -193,6 +193,11 @@ cdc_sink_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     s = opaque;
     s->rebalanced = 1;
 
+    /* what is read again is not a replay by `run` */
+    for (i = 0; i < s->nparts; i++) {
+        s->parts[i].seen_file[0] = '\0';
+    }
+
     /* the batch in flight commits (or not) before anything moves */
     if (cdc_sink_wait(s) != 0) {
         s->fatal = 1;
@@ -515,6 +520,44 @@ cdc_sink_metrics(cdc_sink_t *s)
     for (i = 0; f && i < s->ntables; i++) {
         s->tables[i].m_dead = cdc_metric_series(f, name, s->tables[i].src,
                                                 NULL);
+    }
+
+    f = cdc_metrics_counter(s->metrics, "sink_unmatched_total",
+                            "Updates and deletes whose row was not in the "
+                            "target (dead-lettered).", "service,table,op");
+    for (i = 0; f && i < s->ntables; i++) {
+        s->tables[i].m_unmatched_u = cdc_metric_series(f, name,
+                                                       s->tables[i].src,
+                                                       "update", NULL);
+        s->tables[i].m_unmatched_d = cdc_metric_series(f, name,
+                                                       s->tables[i].src,
+                                                       "delete", NULL);
+    }
+
+    f = cdc_metrics_counter(s->metrics, "sink_unmatched_replays_total",
+                            "Unmatched updates and deletes that run had "
+                            "produced before (not dead-lettered).",
+                            "service,table");
+    for (i = 0; f && i < s->ntables; i++) {
+        s->tables[i].m_replayed = cdc_metric_series(f, name,
+                                                    s->tables[i].src, NULL);
+    }
+
+    f = cdc_metrics_counter(s->metrics, "sink_truncates_total",
+                            "Source TRUNCATE or DROP TABLE followed (target "
+                            "emptied).", "service,table");
+    for (i = 0; f && i < s->ntables; i++) {
+        s->tables[i].m_truncates = cdc_metric_series(f, name,
+                                                     s->tables[i].src, NULL);
+    }
+
+    f = cdc_metrics_counter(s->metrics, "sink_skipped_total",
+                            "Changes older than a TRUNCATE or DROP TABLE "
+                            "already followed (not applied).",
+                            "service,table");
+    for (i = 0; f && i < s->ntables; i++) {
+        s->tables[i].m_skipped = cdc_metric_series(f, name,
+                                                   s->tables[i].src, NULL);
     }
 
     f = cdc_metrics_counter(s->metrics, "sink_applied_total",
@@ -923,7 +966,8 @@ cdc_cmd_sink(int argc, char **argv)
     }
 
     if (cdc_offsets_init(s->pg, err, sizeof(err)) != 0
-        || cdc_catalog_prepare(s, err, sizeof(err)) != 0)
+        || cdc_catalog_prepare(s, err, sizeof(err)) != 0
+        || cdc_ddl_init(s, err, sizeof(err)) != 0)
     {
         cdc_log_error("service %s: %s", svc->name, err);
         goto done;
@@ -1028,6 +1072,10 @@ done:
 
         for (i = 0; i < s->ntables; i++) {
             cdc_catalog_free(&s->tables[i]);
+            while (s->tables[i].ngone) {
+                free(s->tables[i].gone[--s->tables[i].ngone]);
+            }
+            free(s->tables[i].gone);
             free(s->tables[i].hint);
             free(s->tables[i].topic);
             free(s->tables[i].src);

@@ -6,6 +6,7 @@
  *   catalog.c     target tables: columns, keys, create_tables, ADD COLUMN
  *   source_db.c   the source MySQL's information_schema (exact types)
  *   apply.c       a batch of changes -> one transaction of SQL
+ *   ddl.c         truncate events: TRUNCATE, strangler_cdc.truncates
  *   offsets.c     strangler_cdc.offsets: read on assignment, write in
  *                 the batch's transaction
  *   deadletter.c  the dead-letter topic
@@ -59,10 +60,21 @@ typedef struct {
     long                   *hint;        /* column of the k-th member of
                                             the last row seen */
     size_t                  nhint;
+    char                  **gone;        /* columns in changes that the
+                                            source no longer has */
+    size_t                  ngone;
+    int64_t                 gone_ms;     /* when gone was last checked */
     uint64_t                applied;     /* metrics, under lock */
     uint64_t                dead;
     cdc_series_t           *m_applied;
     cdc_series_t           *m_dead;
+    cdc_series_t           *m_unmatched_u;   /* update/delete found no */
+    cdc_series_t           *m_unmatched_d;   /* row (dead-lettered) */
+    cdc_series_t           *m_replayed;      /* … of which replays */
+    cdc_series_t           *m_truncates;
+    cdc_series_t           *m_skipped;       /* older than a truncate */
+    char                    trunc_file[256]; /* the last TRUNCATE/DROP */
+    int64_t                 trunc_pos;       /* followed, or "" and -1 */
 } cdc_sink_table_t;
 
 
@@ -73,6 +85,10 @@ typedef struct {
     int64_t   last_ts_ms;        /* source time of the last applied */
     int64_t   hwm;               /* high watermark, last seen */
     int       assigned;
+    char      seen_file[128];    /* newest stream source position read */
+    int64_t   seen_pos;          /* here since the last assignment, "" */
+    int64_t   seen_row;          /* if none (main thread) */
+    int64_t   seen_offset;       /* the message that carried it */
 } cdc_sink_part_t;
 
 
@@ -101,6 +117,12 @@ typedef struct {
     int                  prepared;
     char                *bkey;       /* key text of before/after rows */
     char                *akey;
+    const char          *file;       /* source.file, source.pos */
+    int64_t              pos;
+    int                  skip;       /* older than a truncate: not applied */
+    int                  replayed;   /* older than a change read before
+                                        in its partition: `run` produced
+                                        it again after a restart */
     char                *error;      /* set: dead-letter it, don't apply */
     const char          *sqlstate;
     int                  part;       /* index into sink->parts */
@@ -222,6 +244,10 @@ int cdc_catalog_add_column(cdc_sink_t *s, cdc_sink_table_t *t,
 const char *cdc_catalog_map_column(const cdc_sink_t *s,
     const cdc_sink_table_t *t, const char *src_col);
 long cdc_catalog_find(const cdc_sink_table_t *t, const char *name);
+int cdc_catalog_gone(cdc_sink_table_t *t, const char *col, int add);
+int cdc_catalog_widen(cdc_sink_t *s, cdc_sink_table_t *t, char *msg,
+    size_t msglen);
+int cdc_catalog_widens(const char *from, const char *to);
 void cdc_catalog_free(cdc_sink_table_t *t);
 
 /* source_db.c: MySQL information_schema */
@@ -230,6 +256,8 @@ typedef struct {
     cdc_mysql_type_t   type;
     int                pk;           /* 1-based key position, 0 */
     int                nullable;
+    char              *def;          /* COLUMN_DEFAULT as MariaDB shows
+                                        it ('x', 7, NULL, now()), or NULL */
 } cdc_source_col_t;
 
 int cdc_source_db_columns(cdc_sink_t *s, const char *db, const char *table,
@@ -242,6 +270,16 @@ void *cdc_source_db_conn(cdc_sink_t *s, char *err, size_t errlen);
 int cdc_apply_prepare(cdc_sink_t *s, cdc_sink_batch_t *b,
     cdc_sink_change_t *c);
 int cdc_apply_batch(cdc_sink_t *s, cdc_sink_batch_t *b, char *err,
+    size_t errlen);
+
+/* ddl.c: truncate events */
+int cdc_ddl_init(cdc_sink_t *s, char *err, size_t errlen);
+int cdc_ddl_pos_cmp(const char *fa, int64_t pa, const char *fb, int64_t pb);
+void cdc_ddl_prepare(cdc_sink_t *s, cdc_sink_batch_t *b,
+    cdc_sink_change_t *c);
+void cdc_ddl_seen(cdc_sink_t *s, cdc_sink_change_t *c);
+int cdc_ddl_apply(cdc_sink_t *s, cdc_sink_batch_t *b,
+    cdc_sink_change_t **bad, char *state, size_t statelen, char *err,
     size_t errlen);
 
 /* offsets.c */

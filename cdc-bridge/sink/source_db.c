@@ -145,7 +145,7 @@ cdc_source_db_columns(cdc_sink_t *s, const char *db, const char *table,
              "  WHERE x.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA"
              "  AND x.TABLE_NAME = c.TABLE_NAME"
              "  AND x.CHECK_CLAUSE = CONCAT('json_valid(`', c.COLUMN_NAME,"
-             "  '`)'))"
+             "  '`)')), c.COLUMN_DEFAULT"
              " FROM information_schema.COLUMNS c"
              " WHERE c.TABLE_SCHEMA = '%s' AND c.TABLE_NAME = '%s'"
              " ORDER BY c.ORDINAL_POSITION", edb, etab);
@@ -187,6 +187,7 @@ cdc_source_db_columns(cdc_sink_t *s, const char *db, const char *table,
         c->nullable = row[7] && strcmp(row[7], "YES") == 0;
         c->pk = row[8] ? (int) strtol(row[8], NULL, 10) : 0;
         c->type.is_json = row[9] && strcmp(row[9], "0") != 0;
+        c->def = row[10] ? strdup(row[10]) : NULL;
 
         if (strcmp(c->type.data_type, "json") == 0) {
             c->type.is_json = 1;
@@ -230,6 +231,7 @@ cdc_source_db_free_columns(cdc_source_col_t *cols, size_t ncols)
         free(cols[i].name);
         free((char *) cols[i].type.data_type);
         free((char *) cols[i].type.column_type);
+        free(cols[i].def);
     }
 
     free(cols);

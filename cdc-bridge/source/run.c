@@ -35,6 +35,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
+#include "source/ddl.h"
 #include "source/replay.h"
 #include "source/source.h"
 #include "source/stream.h"
@@ -539,14 +540,38 @@ cdc_run_commit(void *data, const cdc_stream_pos_t *pos)
 }
 
 
+/* logs a DDL; TRUNCATE and DROP TABLE of captured tables travel */
 static int
 cdc_run_ddl(void *data, const char *db, const char *sql, size_t len,
     const cdc_stream_pos_t *pos)
 {
-    /* db is the session's default database, "" when it had none */
+    int               i, n;
+    cdc_run_t        *r;
+    static cdc_ddl_table_t  t[CDC_DDL_MAX_TABLES];
+
+    r = data;
+
     cdc_log_info("ddl%s%s at %s:%" PRIu64 ": %.*s", db[0] ? " in " : "",
                  db, pos->file, pos->pos, (int) (len > 200 ? 200 : len),
                  sql);
+
+    n = cdc_ddl_parse(db, sql, len, t, CDC_DDL_MAX_TABLES);
+
+    if (n == 0 && cdc_ddl_drops_partition(sql, len)) {
+        cdc_log_warn("ddl at %s:%" PRIu64 " removes a partition's rows "
+                     "without row events: sinks keep those rows (check "
+                     "with cdc-bridge verify, snapshot the table again)",
+                     pos->file, pos->pos);
+    }
+
+    for (i = 0; i < n; i++) {
+        if (cdc_config_table_wanted(r->cf, t[i].db, t[i].table)
+            && cdc_ddl_truncate(r, &t[i], pos) != 0)
+        {
+            return -1;
+        }
+    }
+
     return 0;
 }
 
