@@ -575,14 +575,14 @@ cdc_catalog_prepare(cdc_sink_t *s, char *err, size_t errlen)
         }
 
         if (t->npk == 0 && !s->svc->allow_keyless) {
-            return cdc_error(err, errlen, "service %s: target table %s.%s "
+            return cdc_error(err, errlen, "target table %s.%s "
                              "(for %s) has no primary key: a replay after "
                              "`cdc-bridge run` restarts would insert its "
                              "rows again; give %s a PRIMARY KEY or a "
                              "UNIQUE key of NOT NULL columns (and the "
                              "target the same primary key), or set "
                              "allow_keyless_tables = yes to accept "
-                             "duplicates", s->svc->name,
+                             "duplicates",
                              t->map->dst_schema, t->map->dst_table, t->src,
                              t->src);
         }

@@ -30,6 +30,7 @@ def test_unmatched_updates_and_deletes(tmp_path, postgres, devkafka):
     env = ss.env_for(devkafka, postgres,
                      tables="shop.orders=public.orders "
                      "shop.notes=public.notes",
+                     allow_keyless_tables="yes",
                      metrics_listen="127.0.0.1:%d" % port)
     ev = ss.Events(devkafka)
     for i in (1, 2, 3):
