@@ -53,6 +53,7 @@ bridge: $(BUILD)/cdc-bridge $(BUILD)/asan/cdc-bridge
 # strangler-ctl: the operator's command (docs/operations.md)
 CTL_SRCS := $(wildcard ngx_strangler_module/ctl/*.c)
 CTL_HDRS := $(wildcard ngx_strangler_module/ctl/*.h) include/strangler/bucket.h \
+            include/strangler/route_grammar.h \
             include/strangler/lagfile.h
 
 ctl: $(BUILD)/strangler-ctl $(BUILD)/asan/strangler-ctl

@@ -426,18 +426,21 @@ ctl_run(const char *cmd, const char *args, char *out, size_t outlen)
 
 
 /*
- * The lag of r's service: from --lag-file/config "lag_file SERVICE PATH",
- * else from a lag_file directive in the route block.
+ * The lag of r's service: from --lag-file/config "lag_file SERVICE PATH"
+ * (stale after stale_after), else from the route block's lag_source (stale
+ * after its stale=, as the module reads it).
  */
 void
 ctl_lag_read(const ctl_conf_t *cf, const ctl_route_t *r, ctl_lag_t *lag)
 {
     char         *text, err[CTL_ERRLEN];
     size_t        i, len;
+    int64_t       stale_ms;
     const char   *path;
 
     memset(lag, 0, sizeof(ctl_lag_t));
     path = NULL;
+    stale_ms = cf->stale_ms;
 
     for (i = 0; i < cf->nlag && r->service; i++) {
         if (strcmp(cf->lag[i].service, r->service) == 0) {
@@ -445,13 +448,15 @@ ctl_lag_read(const ctl_conf_t *cf, const ctl_route_t *r, ctl_lag_t *lag)
         }
     }
 
-    if (path == NULL) {
-        path = r->lag_file;
+    if (path == NULL && r->lag_source) {
+        path = r->lag_source;
+        stale_ms = r->lag_stale_ms;
     }
 
     if (path == NULL) {
         snprintf(lag->why, sizeof(lag->why), "no lag file configured for "
-                 "service \"%s\"", r->service ? r->service : "");
+                 "service \"%s\" (no lag_source in the route, no lag_file "
+                 "in ctl.conf)", r->service ? r->service : "");
         return;
     }
 
@@ -475,7 +480,7 @@ ctl_lag_read(const ctl_conf_t *cf, const ctl_route_t *r, ctl_lag_t *lag)
 
     lag->age_ms = ctl_now_ms() - lag->raw.updated_ms;
 
-    if (lag->age_ms > cf->stale_ms) {
+    if (lag->age_ms > stale_ms) {
         snprintf(lag->why, sizeof(lag->why), "%s: stale, last written "
                  "%.1fs ago", path, (double) lag->age_ms / 1000);
         return;
