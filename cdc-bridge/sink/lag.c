@@ -33,7 +33,7 @@
 typedef struct {
     pthread_t        thread;
     int              running;
-    volatile int     quit;
+    int              quit;         /* __atomic: the thread stops */
     cdc_http_t      *http;
     cdc_series_t    *m_lag;
     cdc_series_t    *m_pending;
@@ -189,7 +189,7 @@ cdc_lag_thread(void *arg)
     s = arg;
     ls = s->lag;
 
-    while (!ls->quit) {
+    while (!__atomic_load_n(&ls->quit, __ATOMIC_RELAXED)) {
         cdc_lag_write_now(s);
 
         ts.tv_sec = 0;
@@ -372,7 +372,7 @@ cdc_lag_stop(cdc_sink_t *s)
     }
 
     if (ls->running) {
-        ls->quit = 1;
+        __atomic_store_n(&ls->quit, 1, __ATOMIC_RELAXED);
         pthread_join(ls->thread, NULL);
     }
 

@@ -70,7 +70,7 @@ cdc_run_dr(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
     }
 
     cdc_acks_delivered(&r->acks, seq, 1, NULL);
-    r->delivered++;
+    cdc_run_store(r->delivered, r->delivered + 1);
     cdc_series_add(r->m_delivered, 1);
 }
 
@@ -193,11 +193,11 @@ cdc_run_produce(cdc_run_t *r, const char *db, const char *table,
         return -1;
     }
 
-    r->produced++;
+    cdc_run_store(r->produced, r->produced + 1);
 
     if (t) {
         i = op == 'c' ? 0 : op == 'u' ? 1 : op == 'd' ? 2 : 3;
-        t->n[i]++;
+        cdc_run_store(t->n[i], t->n[i] + 1);
         cdc_series_add(t->s[i], 1);
     }
 
@@ -414,7 +414,7 @@ cdc_run_heartbeat_seen(cdc_run_t *r, const cdc_stream_change_t *c)
 
     v = strtoll(p + 10, NULL, 10);
     if (v > r->last_beat_ms) {
-        r->last_beat_ms = v;
+        cdc_run_store(r->last_beat_ms, v);
     }
 }
 
@@ -427,7 +427,7 @@ cdc_run_emit(void *data, const cdc_stream_change_t *c)
     r = data;
 
     if (c->pos && (int64_t) c->pos->ts_ms > r->last_event_ms) {
-        r->last_event_ms = (int64_t) c->pos->ts_ms;
+        cdc_run_store(r->last_event_ms, (int64_t) c->pos->ts_ms);
     }
 
     if (cdc_heartbeat_is(&r->hb, c->db, c->table)) {
@@ -450,7 +450,7 @@ cdc_run_commit(void *data, const cdc_stream_pos_t *pos)
     cdc_run_pos_from(&p, pos);
 
     if ((int64_t) pos->ts_ms > r->last_event_ms) {
-        r->last_event_ms = (int64_t) pos->ts_ms;
+        cdc_run_store(r->last_event_ms, (int64_t) pos->ts_ms);
     }
 
     while (cdc_acks_commit(&r->acks, &p, (int64_t) pos->ts_ms) != 0) {
@@ -648,7 +648,7 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
             }
 
             if (ev->event_type == HEARTBEAT_LOG_EVENT) {
-                r->caught_up_ms = cdc_now_ms();
+                cdc_run_store(r->caught_up_ms, cdc_now_ms());
 
             } else if (cdc_stream_feed(s, ev->raw_data + ev->raw_data_ofs,
                                        ev->raw_data_size
@@ -698,7 +698,7 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
             from = r->handed;
         }
 
-        r->reconnects++;
+        cdc_run_store(r->reconnects, r->reconnects + 1);
         cdc_series_add(r->m_reconnects, 1);
 
         if (cdc_run_wait(r, backoff) != 0) {

@@ -25,6 +25,7 @@
 
 #include "event.h"
 #include "log.h"
+#include "source/run_int.h"
 #include "source/source.h"
 
 
@@ -789,12 +790,15 @@ cdc_snapshot_run(cdc_run_t *r, const cdc_config_t *cf, char *err,
                      ck->snap_ndone,
                      cdc_source_pos_str(&at, q, sizeof(q)));
     } else {
+        /* /status reads the checkpoint under the run's lock */
+        pthread_mutex_lock(&r->lock);
         cdc_checkpoint_free(ck);
         memset(ck, 0, sizeof(*ck));
         ck->valid = 1;
         ck->snap_state = CDC_SNAP_RUNNING;
         ck->snap_pos = at;
         ck->pos = at;
+        pthread_mutex_unlock(&r->lock);
 
         if (cdc_run_checkpoint_write(r) != 0) {
             cdc_error(err, errlen, "stopped");
@@ -823,8 +827,10 @@ cdc_snapshot_run(cdc_run_t *r, const cdc_config_t *cf, char *err,
 
     (void) cdc_source_query(sn.mysql, "COMMIT", NULL, 0);
 
+    pthread_mutex_lock(&r->lock);
     ck->snap_state = CDC_SNAP_DONE;
     ck->pos = ck->snap_pos;
+    pthread_mutex_unlock(&r->lock);
 
     if (cdc_snap_save(&sn) != 0) {
         cdc_error(err, errlen, "stopped");
