@@ -109,7 +109,12 @@ $(BUILD)/asan/cdc-bridge: cdc-bridge/main.c $(BUILD)/asan/libcdc.a \
                           $(BRIDGE_HDRS)
 	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $< $(BUILD)/asan/libcdc.a $(LIBS)
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(BUILD)/tests/libwalljump.so
+
+# an LD_PRELOAD that steps the wall clock (tests/integration/test_source_clock.py)
+$(BUILD)/tests/libwalljump.so: tests/lib/walljump.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) -fPIC -shared -o $@ $< -ldl
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/asan/libcdc.a $(BRIDGE_HDRS)
 	@mkdir -p $(dir $@)

@@ -23,6 +23,7 @@
 
 #include <strangler/lagfile.h>
 
+#include "clock.h"
 #include "log.h"
 #include "sink/sink.h"
 
@@ -43,14 +44,11 @@ typedef struct {
 } cdc_lag_state_t;
 
 
+/* wall clock, for lag against source commit times (clock.h) */
 int64_t
 cdc_lag_now_ms(void)
 {
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return cdc_clock_wall_ms();
 }
 
 

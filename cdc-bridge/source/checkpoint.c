@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "log.h"
 #include "source/source.h"
 
@@ -25,14 +26,11 @@
 #define CDC_CKPT_NAME  "checkpoint.json"
 
 
+/* wall clock (clock.h): for durations use cdc_clock_mono_ms() */
 int64_t
 cdc_now_ms(void)
 {
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return cdc_clock_wall_ms();
 }
 
 

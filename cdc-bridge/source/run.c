@@ -31,6 +31,7 @@
 #include "commands.h"
 #include "config.h"
 #include "kafka.h"
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "source/replay.h"
@@ -296,7 +297,7 @@ cdc_run_checkpoint_try(cdc_run_t *r)
         r->ckpt_failing = 1;
         snprintf(r->ckpt_err, sizeof(r->ckpt_err), "%s", err);
         pthread_mutex_unlock(&r->lock);
-        r->ckpt_written_ms = cdc_now_ms();
+        r->ckpt_written_ms = cdc_clock_mono_ms();
         return -1;
     }
 
@@ -310,7 +311,7 @@ cdc_run_checkpoint_try(cdc_run_t *r)
     r->ck.updated_ms = cdc_now_ms();
     pthread_mutex_unlock(&r->lock);
 
-    r->ckpt_written_ms = r->ck.updated_ms;
+    r->ckpt_written_ms = cdc_clock_mono_ms();
     cdc_series_set(r->m_ckpt_pos, (double) r->ck.pos.pos);
 
     return 0;
@@ -336,7 +337,7 @@ cdc_run_checkpoint_tick(cdc_run_t *r, int force)
 {
     int64_t  now;
 
-    now = cdc_now_ms();
+    now = cdc_clock_mono_ms();
 
     if (!force && now - r->ckpt_written_ms < r->cf->checkpoint_interval_ms
         && !r->ckpt_failing)
@@ -515,9 +516,9 @@ cdc_run_wait(cdc_run_t *r, int ms)
 {
     int64_t  until;
 
-    until = cdc_now_ms() + ms;
+    until = cdc_clock_mono_ms() + ms;
 
-    while (cdc_now_ms() < until) {
+    while (cdc_clock_mono_ms() < until) {
         if (cdc_run_poll(r, 100) != 0) {
             return -1;
         }

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "event.h"
 #include "log.h"
 #include "source/run_int.h"
@@ -491,7 +492,7 @@ cdc_snap_save(cdc_snap_t *sn)
         return -1;
     }
 
-    sn->ckpt_ms = cdc_now_ms();
+    sn->ckpt_ms = cdc_clock_mono_ms();
 
     return 0;
 }
@@ -565,7 +566,7 @@ cdc_snap_table(cdc_snap_t *sn, const cdc_snap_table_t *t, char *err,
             goto failed;
         }
 
-        t0 = cdc_now_ms();
+        t0 = cdc_clock_mono_ms();
 
         if (mysql_query(sn->mysql, q.data) != 0) {
             cdc_error(err, errlen, "snapshot of %s: %s (%u)", name,
@@ -583,7 +584,7 @@ cdc_snap_table(cdc_snap_t *sn, const cdc_snap_table_t *t, char *err,
             goto failed;
         }
 
-        dt = cdc_now_ms() - t0;
+        dt = cdc_clock_mono_ms() - t0;
         if (dt > sn->worst_chunk_ms) {
             sn->worst_chunk_ms = dt;
         }
@@ -675,7 +676,7 @@ cdc_snap_table(cdc_snap_t *sn, const cdc_snap_table_t *t, char *err,
 
         mysql_free_result(res);
 
-        if (!done && cdc_now_ms() - sn->ckpt_ms
+        if (!done && cdc_clock_mono_ms() - sn->ckpt_ms
                      >= sn->cf->checkpoint_interval_ms)
         {
             if (cdc_checkpoint_set_snap(ck, name, last, nlast_n) != 0
@@ -725,7 +726,7 @@ cdc_snapshot_run(cdc_run_t *r, const cdc_config_t *cf, char *err,
     sn.r = r;
     sn.cf = cf;
     sn.ts_ms = cdc_now_ms();
-    sn.ckpt_ms = sn.ts_ms;
+    sn.ckpt_ms = cdc_clock_mono_ms();
     ck = cdc_run_ckpt(r);
     tables = NULL;
     rc = -1;
