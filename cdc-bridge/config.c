@@ -297,7 +297,7 @@ static const cdc_conf_key_t  cdc_conf_keys[] = {
       "create missing target tables (and added columns) from the source "
       "schema" },
 
-    { "service", "batch_size", CDC_T_INT, 1, 1000000, "1000",
+    { "service", "batch_size", CDC_T_INT, 1, 1000000, "5000",
       SVC(batch_size), 0, 0, NULL, "changes per target transaction" },
 
     { "service", "batch_time", CDC_T_DURATION, 1, 60 * 1000, "100ms",
