@@ -1,6 +1,7 @@
 # strangler: top-level build.
 #
 #   make            build/ngx_http_strangler_module.so and build/cdc-bridge
+#                   (plus ASan and ThreadSanitizer builds for the tests)
 #   make test       install what is missing, build, run every test
 #   make demo       install what is missing, build, run the live demo
 #   make demo-stop  stop the demo and remove its data
@@ -32,6 +33,8 @@ VERSION_DEF = -DSTRANGLER_VERSION='"$(STRANGLER_VERSION)"'
 OPT     ?= -O2 -g
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
+# ThreadSanitizer build of the daemon (tests/integration/test_tsan.py)
+TSAN     = -fsanitize=thread -fno-omit-frame-pointer
 
 CFLAGS_ALL = $(CSTD) $(OPT) $(WARN) $(INCS) $(PKG_CFLAGS) $(CFLAGS)
 
@@ -40,6 +43,7 @@ BRIDGE_SRCS := $(filter-out cdc-bridge/main.c, \
 BRIDGE_HDRS := $(shell find cdc-bridge include -name '*.h' 2>/dev/null)
 BRIDGE_OBJS := $(BRIDGE_SRCS:%.c=$(BUILD)/obj/%.o)
 ASAN_OBJS   := $(BRIDGE_SRCS:%.c=$(BUILD)/asan/obj/%.o)
+TSAN_OBJS   := $(BRIDGE_SRCS:%.c=$(BUILD)/tsan/obj/%.o)
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 MODULE_SRCS := $(wildcard ngx_strangler_module/*.c ngx_strangler_module/*.h \
@@ -55,11 +59,12 @@ module: $(BUILD)/ngx_http_strangler_module.so
 $(BUILD)/ngx_http_strangler_module.so: $(MODULE_SRCS) auto/build-module
 	auto/build-module $(BUILD)
 
-bridge: $(BUILD)/cdc-bridge $(BUILD)/asan/cdc-bridge
+bridge: $(BUILD)/cdc-bridge $(BUILD)/asan/cdc-bridge $(BUILD)/tsan/cdc-bridge
 
 # strangler-ctl: the operator's command (docs/operations.md)
 CTL_SRCS := $(wildcard ngx_strangler_module/ctl/*.c)
 CTL_HDRS := $(wildcard ngx_strangler_module/ctl/*.h) include/strangler/bucket.h \
+            include/strangler/route_grammar.h \
             include/strangler/lagfile.h
 
 ctl: $(BUILD)/strangler-ctl $(BUILD)/asan/strangler-ctl
@@ -82,6 +87,10 @@ $(BUILD)/asan/obj/%.o: %.c $(BRIDGE_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(SAN) -c -o $@ $<
 
+$(BUILD)/tsan/obj/%.o: %.c $(BRIDGE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(TSAN) -c -o $@ $<
+
 $(BUILD)/libcdc.a: $(BRIDGE_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -89,6 +98,17 @@ $(BUILD)/libcdc.a: $(BRIDGE_OBJS)
 $(BUILD)/asan/libcdc.a: $(ASAN_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tsan/libcdc.a: $(TSAN_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# tests/tsan/c11threads.c: librdkafka's C11 threads, made visible to TSan
+$(BUILD)/tsan/cdc-bridge: cdc-bridge/main.c $(BUILD)/tsan/libcdc.a \
+                          tests/tsan/c11threads.c $(BRIDGE_HDRS) VERSION
+	$(CC) $(CFLAGS_ALL) $(TSAN) $(VERSION_DEF) -o $@ $< \
+	    tests/tsan/c11threads.c \
+	    $(BUILD)/tsan/libcdc.a $(LIBS)
 
 $(BUILD)/cdc-bridge: cdc-bridge/main.c $(BUILD)/libcdc.a $(BRIDGE_HDRS) VERSION
 	$(CC) $(CFLAGS_ALL) $(VERSION_DEF) -o $@ $< $(BUILD)/libcdc.a $(LIBS)
@@ -98,7 +118,12 @@ $(BUILD)/asan/cdc-bridge: cdc-bridge/main.c $(BUILD)/asan/libcdc.a \
 	$(CC) $(CFLAGS_ALL) $(SAN) $(VERSION_DEF) -o $@ $< \
 	    $(BUILD)/asan/libcdc.a $(LIBS)
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(BUILD)/tests/libwalljump.so
+
+# an LD_PRELOAD that steps the wall clock (tests/integration/test_source_clock.py)
+$(BUILD)/tests/libwalljump.so: tests/lib/walljump.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) -fPIC -shared -o $@ $< -ldl
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/asan/libcdc.a $(BRIDGE_HDRS)
 	@mkdir -p $(dir $@)

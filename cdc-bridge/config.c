@@ -311,7 +311,7 @@ static const cdc_conf_key_t  cdc_conf_keys[] = {
       "key) change by change; a replay after `run` restarts inserts "
       "their rows again" },
 
-    { "service", "batch_size", CDC_T_INT, 1, 1000000, "1000",
+    { "service", "batch_size", CDC_T_INT, 1, 1000000, "5000",
       SVC(batch_size), 0, 0, NULL, "changes per target transaction" },
 
     { "service", "batch_time", CDC_T_DURATION, 1, 60 * 1000, "100ms",

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "event.h"
 
 
@@ -1043,8 +1044,5 @@ cdc_event_value_end(cdc_buf_t *b, const cdc_event_source_t *src, char op,
 uint64_t
 cdc_event_now_ms(void)
 {
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+    return (uint64_t) cdc_clock_wall_ms();
 }

@@ -24,6 +24,7 @@
 
 #include <strangler/lagfile.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "config.h"
 #include "log.h"
@@ -33,14 +34,11 @@
 #define CDC_STATUS_MAX_BODY    (1024 * 1024)
 
 
+/* wall clock: lag files carry wall-clock updated_ms */
 static int64_t
 cdc_status_now_ms(void)
 {
-    struct timespec  ts;
-
-    (void) clock_gettime(CLOCK_REALTIME, &ts);
-
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return cdc_clock_wall_ms();
 }
 
 

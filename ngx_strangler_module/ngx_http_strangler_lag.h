@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include <strangler/lagfile.h>
+#include <strangler/route_grammar.h>
 
 #include "ngx_http_strangler_module.h"
 
@@ -21,7 +22,7 @@
 #define NGX_HTTP_STRANGLER_LAG_CACHE     100
 
 /* a lag file older than this is stale, unless lag_source says otherwise */
-#define NGX_HTTP_STRANGLER_LAG_STALE     2000
+#define NGX_HTTP_STRANGLER_LAG_STALE     STRANGLER_LAG_STALE_MS
 
 /* how far a lag file's updated_ms may be ahead of nginx's clock */
 #define NGX_HTTP_STRANGLER_LAG_SKEW      1000

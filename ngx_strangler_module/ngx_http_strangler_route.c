@@ -23,6 +23,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <strangler/route_grammar.h>
+
 #include "ngx_http_strangler_module.h"
 #include "ngx_http_strangler_route.h"
 
@@ -250,12 +252,27 @@ ngx_http_strangler_route_directive(ngx_conf_t *cf, ngx_command_t *dummy,
 {
     ngx_http_strangler_route_t  *route = conf;
 
-    ngx_int_t                          n;
-    ngx_str_t                         *value, *name;
-    ngx_http_compile_complex_value_t   ccv;
+    ngx_int_t                           n;
+    ngx_str_t                          *value, *name;
+    ngx_http_compile_complex_value_t    ccv;
+    const strangler_route_directive_t  *d;
 
     value = cf->args->elts;
     name = &value[0];
+
+    /* the grammar strangler-ctl reads too (strangler/route_grammar.h) */
+
+    d = strangler_route_directive((const char *) name->data, name->len);
+
+    if (d == NULL) {
+        goto unknown;
+    }
+
+    if (cf->args->nelts - 1 < d->min_args
+        || cf->args->nelts - 1 > d->max_args)
+    {
+        goto invalid;
+    }
 
     if (name->len == 7 && ngx_strncmp(name->data, "service", 7) == 0) {
         if (cf->args->nelts != 2) {
@@ -400,6 +417,8 @@ ngx_http_strangler_route_directive(ngx_conf_t *cf, ngx_command_t *dummy,
         return ngx_http_strangler_route_rw_cookie(cf, route);
     }
 
+unknown:
+
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "unknown directive \"%V\" in strangler_route \"%V\"",
                        name, &route->name);
@@ -510,7 +529,8 @@ ngx_http_strangler_route_lag(ngx_conf_t *cf, ngx_http_strangler_route_t *route)
     }
 
     if (cf->args->nelts == 3) {
-        if (value[2].len <= 6 || ngx_strncmp(value[2].data, "stale=", 6) != 0)
+        if (value[2].len <= 6
+            || ngx_strncmp(value[2].data, STRANGLER_LAG_STALE_PARAM, 6) != 0)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid parameter \"%V\" of lag_source",

@@ -23,6 +23,7 @@
 
 #include <strangler/lagfile.h>
 
+#include "clock.h"
 #include "log.h"
 #include "sink/sink.h"
 
@@ -33,7 +34,7 @@
 typedef struct {
     pthread_t        thread;
     int              running;
-    volatile int     quit;
+    int              quit;         /* __atomic: the thread stops */
     cdc_http_t      *http;
     cdc_series_t    *m_lag;
     cdc_series_t    *m_pending;
@@ -43,14 +44,11 @@ typedef struct {
 } cdc_lag_state_t;
 
 
+/* wall clock, for lag against source commit times (clock.h) */
 int64_t
 cdc_lag_now_ms(void)
 {
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return cdc_clock_wall_ms();
 }
 
 
@@ -189,7 +187,7 @@ cdc_lag_thread(void *arg)
     s = arg;
     ls = s->lag;
 
-    while (!ls->quit) {
+    while (!__atomic_load_n(&ls->quit, __ATOMIC_RELAXED)) {
         cdc_lag_write_now(s);
 
         ts.tv_sec = 0;
@@ -372,7 +370,7 @@ cdc_lag_stop(cdc_sink_t *s)
     }
 
     if (ls->running) {
-        ls->quit = 1;
+        __atomic_store_n(&ls->quit, 1, __ATOMIC_RELAXED);
         pthread_join(ls->thread, NULL);
     }
 

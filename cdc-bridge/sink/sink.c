@@ -27,6 +27,7 @@
 
 #include "commands.h"
 #include "kafka.h"
+#include "clock.h"
 #include "log.h"
 #include "sink/sink.h"
 
@@ -174,7 +175,7 @@ cdc_sink_applier(void *arg)
 
     cdc_log_debug("service %s: batch of %zu: %lld ms to apply",
                   s->svc->name, b->nchanges,
-                  (long long) (cdc_lag_now_ms() - b->started_ms));
+                  (long long) (cdc_clock_mono_ms() - b->started_ms));
 
     __atomic_store_n(&s->applier_done, 1, __ATOMIC_RELEASE);
 
@@ -347,7 +348,8 @@ cdc_sink_committed(cdc_sink_t *s, cdc_sink_batch_t *b)
 
     cdc_series_add(s->m_applied, (double) applied);
     cdc_series_add(s->m_batches, 1);
-    cdc_series_observe(s->m_batch_seconds, (now - b->started_ms) / 1000.0);
+    cdc_series_observe(s->m_batch_seconds,
+                       (cdc_clock_mono_ms() - b->started_ms) / 1000.0);
 
     if (wm > 0) {
         cdc_series_observe(s->m_commit_latency, (now - wm) / 1000.0);
@@ -615,11 +617,11 @@ cdc_sink_loop(cdc_sink_t *s)
 
         b = s->applying == &s->batch[0] ? &s->batch[1] : &s->batch[0];
         s->filling = b;
-        start = cdc_lag_now_ms();
+        start = cdc_clock_mono_ms();
         done = 0;
 
         while (!*s->stop && !s->fatal && (int) b->nchanges < batch_size) {
-            now = cdc_lag_now_ms();
+            now = cdc_clock_mono_ms();
 
             if (b->nchanges && now - start >= batch_ms) {
                 break;
@@ -648,7 +650,7 @@ cdc_sink_loop(cdc_sink_t *s)
                    for this batch is read again from the stored offsets */
                 s->rebalanced = 0;
                 cdc_sink_drop_batch(s, b);
-                start = cdc_lag_now_ms();
+                start = cdc_clock_mono_ms();
             }
 
             if (m == NULL) {
@@ -719,7 +721,7 @@ cdc_sink_loop(cdc_sink_t *s)
             continue;
         }
 
-        decoded = cdc_lag_now_ms();
+        decoded = cdc_clock_mono_ms();
 
         /* decode; PostgreSQL is needed only for an ADD COLUMN */
         for (i = 0; i < b->nchanges && !*s->stop; i++) {
@@ -742,7 +744,7 @@ cdc_sink_loop(cdc_sink_t *s)
             cdc_sink_position(b, &b->changes[i]);
         }
 
-        now = cdc_lag_now_ms();
+        now = cdc_clock_mono_ms();
 
         if (cdc_sink_wait(s) != 0 || *s->stop || s->fatal) {
             cdc_sink_drop_batch(s, b);
@@ -754,9 +756,9 @@ cdc_sink_loop(cdc_sink_t *s)
                       s->svc->name, b->nchanges,
                       (long long) (decoded - start),
                       (long long) (now - decoded),
-                      (long long) (cdc_lag_now_ms() - now));
+                      (long long) (cdc_clock_mono_ms() - now));
 
-        b->started_ms = cdc_lag_now_ms();
+        b->started_ms = cdc_clock_mono_ms();
         s->applying = b;
         __atomic_store_n(&s->applier_done, 0, __ATOMIC_RELEASE);
 

@@ -8,14 +8,14 @@
  * column (the type map's forms: zero dates as NULL, TIME and interval as
  * microseconds, FLOAT as the exact 32-bit value (9 digits; the source
  * read as DOUBLE), DOUBLE as 17, inet without a full-length mask, binary as
- * lowercase hex, JSON with sorted keys, timestamps in UTC with trailing
+ * lowercase hex, JSON as jsonb prints it, timestamps in UTC with trailing
  * zeros of the fraction removed) and merged by key.  Rows missing on
  * one side or different are reported as key ranges.  Counts and a
  * checksum (FNV-1a 64 over the canonical rows in key order) are printed
  * per table.  Exit status: 0 all equal, 1 some differ, 2 error.
  *
- * Both sides must order keys alike: numeric keys compare as numbers,
- * text keys byte-wise (MySQL ORDER BY BINARY, PostgreSQL COLLATE "C").
+ * Both sides must order keys alike: sink/verify.h has the order per key
+ * type, verify_key.c the expressions that give it.
  */
 
 #include <arpa/inet.h>
@@ -25,12 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <mysql.h>
 
 #include "commands.h"
 #include "log.h"
 #include "sink/sink.h"
+#include "sink/verify.h"
 
 
 #define CDC_VERIFY_EQUAL     0
@@ -38,18 +38,6 @@
 #define CDC_VERIFY_ERROR     2
 
 #define CDC_VERIFY_MAX_RANGES  20
-
-
-typedef struct {
-    char              *src;         /* source column name */
-    long               dst;         /* target column index */
-    int                pk;          /* key position, 1-based, or 0 */
-    cdc_pg_kind_t      kind;
-    const char        *mysql_type;  /* data_type */
-    int                is_json;
-    int                bits;
-    int                textkey;     /* key compared byte-wise */
-} cdc_verify_col_t;
 
 
 typedef struct {
@@ -192,7 +180,6 @@ cdc_verify_canon(const cdc_verify_col_t *c, const char *v, int source)
 {
     char         buf[64], *out;
     double       d;
-    json_t      *j;
     long long    us;
     size_t       i;
     const char  *p;
@@ -254,13 +241,8 @@ cdc_verify_canon(const cdc_verify_col_t *c, const char *v, int source)
         return strdup(v);
 
     case CDC_PG_JSON:
-        j = json_loads(v, JSON_DECODE_ANY, NULL);
-        if (j == NULL) {
-            return strdup(v);
-        }
-        out = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-        json_decref(j);
-        return out ? out : strdup(v);
+        /* brought to jsonb's form by cdc_verify_json_normalize() */
+        return strdup(v);
 
     case CDC_PG_NUMBER:
         /* YEAR comes as "0000" from MySQL */
@@ -299,29 +281,12 @@ static int
 cdc_verify_key_cmp(cdc_verify_t *vf, const cdc_verify_row_t *a,
     const cdc_verify_row_t *b)
 {
-    int                      r;
-    size_t                   i;
-    long double              x, y;
-    const char              *va, *vb;
-    const cdc_verify_col_t  *c;
+    int     r;
+    size_t  i;
 
     for (i = 0; i < vf->npk; i++) {
-        c = &vf->cols[vf->pk[i]];
-        va = a->v[vf->pk[i]];
-        vb = b->v[vf->pk[i]];
-
-        if (va == NULL || vb == NULL) {
-            r = (va != NULL) - (vb != NULL);
-
-        } else if (!c->textkey) {
-            x = strtold(va, NULL);
-            y = strtold(vb, NULL);
-            r = x < y ? -1 : x > y;
-
-        } else {
-            r = strcmp(va, vb);
-        }
-
+        r = cdc_verify_key_value_cmp(vf->cols[vf->pk[i]].key,
+                                     a->v[vf->pk[i]], b->v[vf->pk[i]]);
         if (r) {
             return r;
         }
@@ -453,13 +418,53 @@ cdc_verify_mismatch(cdc_verify_t *vf, const cdc_verify_row_t *r)
 }
 
 
+/* JSON columns of source rows in jsonb's form, as the target holds them */
+static int
+cdc_verify_src_json(cdc_verify_t *vf, cdc_verify_row_t *rows, size_t n,
+    char *err, size_t errlen)
+{
+    int      rc;
+    char   **vals;
+    size_t   i, k;
+
+    vals = calloc(n + 1, sizeof(char *));
+    if (vals == NULL) {
+        cdc_verify_free_rows(rows, n, vf->ncols);
+        return cdc_error(err, errlen, "out of memory");
+    }
+
+    rc = 0;
+
+    for (k = 0; rc == 0 && k < vf->ncols; k++) {
+        if (vf->cols[k].kind != CDC_PG_JSON) {
+            continue;
+        }
+        for (i = 0; i < n; i++) {
+            vals[i] = rows[i].v[k];
+        }
+        rc = cdc_verify_json_normalize(vf->s->pg, vals, n, err, errlen);
+        for (i = 0; i < n; i++) {
+            rows[i].v[k] = vals[i];
+        }
+    }
+
+    free(vals);
+
+    if (rc != 0) {
+        cdc_verify_free_rows(rows, n, vf->ncols);
+    }
+
+    return rc;
+}
+
+
 /* MySQL: SELECT … for one chunk after the key in last (NULL: first) */
 static int
 cdc_verify_src_chunk(cdc_verify_t *vf, const cdc_verify_row_t *last,
     cdc_verify_row_t **rowsp, size_t *nrowsp, char *err, size_t errlen)
 {
     int                 bits;
-    char               *e, num[32];
+    char                num[32];
     size_t              i, k, n;
     MYSQL              *my;
     MYSQL_ROW           row;
@@ -537,32 +542,23 @@ cdc_verify_src_chunk(cdc_verify_t *vf, const cdc_verify_row_t *last,
 
         for (i = 0; i < vf->npk; i++) {
             cdc_sql_add(&q, i ? ", " : "");
-            if (vf->cols[vf->pk[i]].textkey) {
-                cdc_sql_add(&q, "BINARY ");
-            }
-            cdc_verify_ident(vf->cols[vf->pk[i]].src);
+            cdc_verify_src_key_expr(&q, &vf->cols[vf->pk[i]]);
         }
 
         cdc_sql_add(&q, ") > (");
 
         for (i = 0; i < vf->npk; i++) {
-            const char  *v = last->v[vf->pk[i]];
-
-            n = strlen(v);
-            e = malloc(2 * n + 1);
-            if (e == NULL) {
-                free(q.p);
-                return cdc_error(err, errlen, "out of memory");
-            }
-            mysql_real_escape_string(my, e, v, (unsigned long) n);
             cdc_sql_add(&q, i ? ", " : "");
-            /* BINARY of a UUID is its 16 bytes in text order */
-            cdc_sql_add(&q, vf->cols[vf->pk[i]].kind == CDC_PG_UUID
-                            ? "UNHEX(REPLACE('" : "'");
-            cdc_sql_add(&q, e);
-            cdc_sql_add(&q, vf->cols[vf->pk[i]].kind == CDC_PG_UUID
-                            ? "', '-', ''))" : "'");
-            free(e);
+            if (cdc_verify_src_key_value(&q, my, &vf->cols[vf->pk[i]],
+                                         last->v[vf->pk[i]]) != 0)
+            {
+                free(q.p);
+                return cdc_error(err, errlen, "key column %s: cannot bound "
+                                 "a chunk by \"%s\"",
+                                 vf->cols[vf->pk[i]].src,
+                                 last->v[vf->pk[i]] ? last->v[vf->pk[i]]
+                                                    : "NULL");
+            }
         }
 
         cdc_sql_add(&q, ")");
@@ -572,10 +568,7 @@ cdc_verify_src_chunk(cdc_verify_t *vf, const cdc_verify_row_t *last,
 
     for (i = 0; i < vf->npk; i++) {
         cdc_sql_add(&q, i ? ", " : "");
-        if (vf->cols[vf->pk[i]].textkey) {
-            cdc_sql_add(&q, "BINARY ");
-        }
-        cdc_verify_ident(vf->cols[vf->pk[i]].src);
+        cdc_verify_src_key_expr(&q, &vf->cols[vf->pk[i]]);
     }
 
 #undef cdc_verify_ident
@@ -625,6 +618,11 @@ cdc_verify_src_chunk(cdc_verify_t *vf, const cdc_verify_row_t *last,
     }
 
     mysql_free_result(res);
+
+    if (cdc_verify_src_json(vf, rows, i, err, errlen) != 0) {
+        return -1;
+    }
+
     *rowsp = rows;
     *nrowsp = i;
 
@@ -672,6 +670,11 @@ cdc_verify_dst_chunk(cdc_verify_t *vf, const cdc_verify_row_t *lo,
             cdc_sql_add(&q, dc->qname);
             cdc_sql_add(&q, ", 'YYYY-MM-DD HH24:MI:SS.US')");
             break;
+        case CDC_PG_JSON:
+            /* a json (not jsonb) target prints as it was written */
+            cdc_sql_add(&q, dc->qname);
+            cdc_sql_add(&q, "::jsonb::text");
+            break;
         default:
             cdc_sql_add(&q, dc->qname);
             cdc_sql_add(&q, "::text");
@@ -689,13 +692,9 @@ cdc_verify_dst_chunk(cdc_verify_t *vf, const cdc_verify_row_t *lo,
     do {                                                                      \
         cdc_sql_add(&q, "(");                                                 \
         for (j = 0; j < vf->npk; j++) {                                       \
-            cdc_sql_add(&q, j ? ", cdc_t." : "cdc_t.");                       \
-            cdc_sql_add(&q, vf->t->cols[vf->cols[vf->pk[j]].dst].qname);      \
-            if (vf->cols[vf->pk[j]].textkey                                   \
-                && vf->cols[vf->pk[j]].kind != CDC_PG_UUID)                   \
-            {                                                                 \
-                cdc_sql_add(&q, " COLLATE \"C\"");                            \
-            }                                                                 \
+            cdc_sql_add(&q, j ? ", " : "");                                   \
+            cdc_verify_dst_key_expr(&q, &vf->cols[vf->pk[j]],                 \
+                vf->t->cols[vf->cols[vf->pk[j]].dst].qname);                  \
         }                                                                     \
         cdc_sql_add(&q, ")");                                                 \
     } while (0)
@@ -705,8 +704,9 @@ cdc_verify_dst_chunk(cdc_verify_t *vf, const cdc_verify_row_t *lo,
         cdc_sql_add(&q, "(");                                                 \
         for (j = 0; j < vf->npk; j++) {                                       \
             cdc_sql_add(&q, j ? ", " : "");                                   \
-            params[np++] = (row)->v[vf->pk[j]];                               \
-            cdc_sql_param(&q, (size_t) np);                                   \
+            np++;                                                             \
+            cdc_verify_dst_key_param(&q, &vf->cols[vf->pk[j]], (size_t) np,   \
+                                     (row)->v[vf->pk[j]], &params[np - 1]);   \
         }                                                                     \
         cdc_sql_add(&q, ")");                                                 \
     } while (0)
@@ -862,6 +862,40 @@ cdc_verify_merge(cdc_verify_t *vf, cdc_verify_row_t *src, size_t ns,
 }
 
 
+/*
+ * Each side must return its keys after lo and ascending in the merge's
+ * order; were a key type ordered differently by a database, paging would
+ * skip or repeat rows, so that is an error, never a silent "equal".
+ */
+static int
+cdc_verify_ordered(cdc_verify_t *vf, const cdc_verify_row_t *lo,
+    const cdc_verify_row_t *rows, size_t n, const char *side, char *err,
+    size_t errlen)
+{
+    char                    *k;
+    size_t                   i;
+    const cdc_verify_row_t  *prev;
+
+    for (i = 0; i < n; i++) {
+        prev = i ? &rows[i - 1] : lo;
+
+        if (prev == NULL || cdc_verify_key_cmp(vf, prev, &rows[i]) < 0) {
+            continue;
+        }
+
+        k = cdc_verify_key_text(vf, &rows[i]);
+        cdc_error(err, errlen, "%s rows out of key order at %s: MySQL and "
+                  "PostgreSQL order this key type differently", side,
+                  k ? k : "?");
+        free(k);
+
+        return -1;
+    }
+
+    return 0;
+}
+
+
 static int
 cdc_verify_table(cdc_sink_t *s, cdc_sink_table_t *t, long chunk)
 {
@@ -924,9 +958,7 @@ cdc_verify_table(cdc_sink_t *s, cdc_sink_table_t *t, long chunk)
         }
 
         vf.cols[k].kind = t->cols[vf.cols[k].dst].kind;
-        vf.cols[k].textkey = vf.cols[k].kind != CDC_PG_NUMBER
-                             && vf.cols[k].kind != CDC_PG_FLOAT4
-                             && vf.cols[k].kind != CDC_PG_FLOAT8;
+        vf.cols[k].key = cdc_verify_key_class(vf.cols[k].kind);
         vf.ncols++;
     }
 
@@ -964,6 +996,18 @@ cdc_verify_table(cdc_sink_t *s, cdc_sink_table_t *t, long chunk)
         {
             printf("%s: error: %s\n", t->src, err);
             cdc_verify_free_rows(src, ns, vf.ncols);
+            src = NULL;
+            goto done;
+        }
+
+        if (cdc_verify_ordered(&vf, last, src, ns, "source", err,
+                               sizeof(err)) != 0
+            || cdc_verify_ordered(&vf, last, dstrows, nd, "target", err,
+                                  sizeof(err)) != 0)
+        {
+            printf("%s: error: %s\n", t->src, err);
+            cdc_verify_free_rows(src, ns, vf.ncols);
+            cdc_verify_free_rows(dstrows, nd, vf.ncols);
             src = NULL;
             goto done;
         }

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "log.h"
 #include "source/source.h"
 
@@ -26,14 +27,11 @@
 #define CDC_CKPT_NAME  "checkpoint.json"
 
 
+/* wall clock (clock.h): for durations use cdc_clock_mono_ms() */
 int64_t
 cdc_now_ms(void)
 {
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return cdc_clock_wall_ms();
 }
 
 
@@ -77,17 +75,27 @@ cdc_acks_free(cdc_acks_t *a)
 }
 
 
+/*
+ * The producing thread alone writes next and done, with atomic stores,
+ * so that /metrics and /status may read cdc_acks_inflight() from the
+ * HTTP thread without the run's lock.
+ */
 uint64_t
 cdc_acks_take(cdc_acks_t *a)
 {
-    return a->next++;
+    return __atomic_fetch_add(&a->next, 1, __ATOMIC_RELAXED);
 }
 
 
 uint64_t
 cdc_acks_inflight(const cdc_acks_t *a)
 {
-    return a->next - 1 - a->done;
+    uint64_t  done;
+
+    /* done first: it never passes the next read after it */
+    done = __atomic_load_n(&a->done, __ATOMIC_RELAXED);
+
+    return __atomic_load_n(&a->next, __ATOMIC_RELAXED) - 1 - done;
 }
 
 
@@ -138,7 +146,7 @@ cdc_acks_delivered(cdc_acks_t *a, uint64_t seq, int ok, const char *why)
         }
 
         a->bits[i / 64] &= ~((uint64_t) 1 << (i % 64));
-        a->done++;
+        __atomic_store_n(&a->done, a->done + 1, __ATOMIC_RELAXED);
     }
 }
 

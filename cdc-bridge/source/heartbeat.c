@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "source/source.h"
 
@@ -94,19 +95,24 @@ cdc_heartbeat_connect(cdc_heartbeat_t *hb, const cdc_config_t *cf)
 }
 
 
+/* now_ms: the wall clock written as beat_ms; the interval is monotonic */
 void
 cdc_heartbeat_tick(cdc_heartbeat_t *hb, const cdc_config_t *cf,
     int64_t now_ms)
 {
-    char  err[1024], q[700];
+    char     err[1024], q[700];
+    int64_t  mono;
+
+    mono = cdc_clock_mono_ms();
 
     if (hb->db[0] == '\0' || cf->heartbeat_interval_ms <= 0
-        || now_ms - hb->last_ms < cf->heartbeat_interval_ms)
+        || (hb->last_ms != 0
+            && mono - hb->last_ms < cf->heartbeat_interval_ms))
     {
         return;
     }
 
-    hb->last_ms = now_ms;
+    hb->last_ms = mono;
 
     if (hb->mysql == NULL && cdc_heartbeat_connect(hb, cf) != 0) {
         return;

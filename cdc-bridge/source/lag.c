@@ -23,17 +23,20 @@
 int64_t
 cdc_run_lag_ms(const cdc_run_t *r, int64_t now)
 {
-    int64_t  seen;
+    int64_t  seen, event, beat, caught_up;
 
-    seen = r->last_event_ms > r->last_beat_ms ? r->last_event_ms
-                                              : r->last_beat_ms;
+    event = cdc_run_load(r->last_event_ms);
+    beat = cdc_run_load(r->last_beat_ms);
+    caught_up = cdc_run_load(r->caught_up_ms);
+
+    seen = event > beat ? event : beat;
     if (seen <= 0) {
         return -1;
     }
 
-    if (r->caught_up_ms > 0 && r->caught_up_ms >= seen) {
+    if (caught_up > 0 && caught_up >= seen) {
         /* the server said nothing is left to read */
-        return now - r->caught_up_ms;
+        return now - caught_up;
     }
 
     return now > seen ? now - seen : 0;
@@ -144,8 +147,9 @@ cdc_run_status(void *data)
 {
     cdc_run_t  *r;
     char       *buf;
-    size_t      len, used, i;
+    size_t      len, used, i, k;
     int64_t     now, lag;
+    uint64_t    n[4];
     int         ok;
 
     r = data;
@@ -174,8 +178,11 @@ cdc_run_status(void *data)
                 ",\"events_produced\":%" PRIu64 ",\"events_delivered\":%"
                 PRIu64 ",\"in_flight\":%" PRIu64 ",\"reconnects\":%" PRIu64
                 ",\"xa_prepared\":%" PRIu64 ",\"position\":", lag,
-                r->last_event_ms, r->last_beat_ms, r->produced, r->delivered,
-                cdc_acks_inflight(&r->acks), r->reconnects, r->xa_prepared);
+                cdc_run_load(r->last_event_ms),
+                cdc_run_load(r->last_beat_ms), cdc_run_load(r->produced),
+                cdc_run_load(r->delivered), cdc_acks_inflight(&r->acks),
+                cdc_run_load(r->reconnects),
+                cdc_run_load(r->xa_prepared));
     cdc_run_json_pos(buf, len, &used, &r->read_pos, &ok);
     cdc_run_cat(",\"handed_to_kafka\":");
     cdc_run_json_pos(buf, len, &used, &r->handed, &ok);
@@ -201,12 +208,12 @@ cdc_run_status(void *data)
         if (cdc_run_json_str(buf, len, &used, r->tables[i].name) != 0) {
             goto overflow;
         }
+        for (k = 0; k < 4; k++) {
+            n[k] = cdc_run_load(r->tables[i].n[k]);
+        }
         cdc_run_cat(":{\"c\":%" PRIu64 ",\"u\":%" PRIu64 ",\"d\":%" PRIu64
                     ",\"r\":%" PRIu64 ",\"events\":%" PRIu64 "}",
-                    r->tables[i].n[0], r->tables[i].n[1], r->tables[i].n[2],
-                    r->tables[i].n[3],
-                    r->tables[i].n[0] + r->tables[i].n[1]
-                    + r->tables[i].n[2] + r->tables[i].n[3]);
+                    n[0], n[1], n[2], n[3], n[0] + n[1] + n[2] + n[3]);
     }
 
     cdc_run_cat("}}");

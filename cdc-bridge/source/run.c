@@ -33,6 +33,7 @@
 #include "commands.h"
 #include "config.h"
 #include "kafka.h"
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "source/ddl.h"
@@ -133,7 +134,7 @@ cdc_run_dr(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
     }
 
     cdc_acks_delivered(&r->acks, seq, 1, NULL);
-    r->delivered++;
+    cdc_run_store(r->delivered, r->delivered + 1);
     cdc_series_add(r->m_delivered, 1);
 }
 
@@ -265,11 +266,11 @@ cdc_run_produce(cdc_run_t *r, const char *db, const char *table,
         return -1;
     }
 
-    r->produced++;
+    cdc_run_store(r->produced, r->produced + 1);
 
     if (t) {
         i = op == 'c' ? 0 : op == 'u' ? 1 : op == 'd' ? 2 : 3;
-        t->n[i]++;
+        cdc_run_store(t->n[i], t->n[i] + 1);
         cdc_series_add(t->s[i], 1);
     }
 
@@ -368,7 +369,7 @@ cdc_run_checkpoint_try(cdc_run_t *r)
         r->ckpt_failing = 1;
         snprintf(r->ckpt_err, sizeof(r->ckpt_err), "%s", err);
         pthread_mutex_unlock(&r->lock);
-        r->ckpt_written_ms = cdc_now_ms();
+        r->ckpt_written_ms = cdc_clock_mono_ms();
         return -1;
     }
 
@@ -382,7 +383,7 @@ cdc_run_checkpoint_try(cdc_run_t *r)
     r->ck.updated_ms = cdc_now_ms();
     pthread_mutex_unlock(&r->lock);
 
-    r->ckpt_written_ms = r->ck.updated_ms;
+    r->ckpt_written_ms = cdc_clock_mono_ms();
     cdc_series_set(r->m_ckpt_pos, (double) r->ck.pos.pos);
 
     return 0;
@@ -408,7 +409,7 @@ cdc_run_checkpoint_tick(cdc_run_t *r, int force)
 {
     int64_t  now;
 
-    now = cdc_now_ms();
+    now = cdc_clock_mono_ms();
 
     if (!force && now - r->ckpt_written_ms < r->cf->checkpoint_interval_ms
         && !r->ckpt_failing)
@@ -486,7 +487,7 @@ cdc_run_heartbeat_seen(cdc_run_t *r, const cdc_stream_change_t *c)
 
     v = strtoll(p + 10, NULL, 10);
     if (v > r->last_beat_ms) {
-        r->last_beat_ms = v;
+        cdc_run_store(r->last_beat_ms, v);
     }
 }
 
@@ -499,7 +500,7 @@ cdc_run_emit(void *data, const cdc_stream_change_t *c)
     r = data;
 
     if (c->pos && (int64_t) c->pos->ts_ms > r->last_event_ms) {
-        r->last_event_ms = (int64_t) c->pos->ts_ms;
+        cdc_run_store(r->last_event_ms, (int64_t) c->pos->ts_ms);
     }
 
     if (cdc_heartbeat_is(&r->hb, c->db, c->table)) {
@@ -522,7 +523,7 @@ cdc_run_commit(void *data, const cdc_stream_pos_t *pos)
     cdc_run_pos_from(&p, pos);
 
     if ((int64_t) pos->ts_ms > r->last_event_ms) {
-        r->last_event_ms = (int64_t) pos->ts_ms;
+        cdc_run_store(r->last_event_ms, (int64_t) pos->ts_ms);
     }
 
     while (cdc_acks_commit(&r->acks, &p, (int64_t) pos->ts_ms) != 0) {
@@ -656,9 +657,9 @@ cdc_run_wait(cdc_run_t *r, int ms)
 {
     int64_t  until;
 
-    until = cdc_now_ms() + ms;
+    until = cdc_clock_mono_ms() + ms;
 
-    while (cdc_now_ms() < until) {
+    while (cdc_clock_mono_ms() < until) {
         if (cdc_run_poll(r, 100) != 0) {
             return -1;
         }
@@ -789,7 +790,7 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
             }
 
             if (ev->event_type == HEARTBEAT_LOG_EVENT) {
-                r->caught_up_ms = cdc_now_ms();
+                cdc_run_store(r->caught_up_ms, cdc_now_ms());
 
             } else if (cdc_stream_feed(s, ev->raw_data + ev->raw_data_ofs,
                                        ev->raw_data_size
@@ -812,7 +813,7 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
 
             pthread_mutex_lock(&r->lock);
             cdc_run_pos_from(&r->read_pos, cdc_stream_position(s));
-            r->xa_prepared = cdc_stream_stats(s)->xa_pending;
+            cdc_run_store(r->xa_prepared, cdc_stream_stats(s)->xa_pending);
             pthread_mutex_unlock(&r->lock);
 
             if (cdc_run_poll(r, 0) != 0) {
@@ -846,7 +847,7 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
             from = r->handed;
         }
 
-        r->reconnects++;
+        cdc_run_store(r->reconnects, r->reconnects + 1);
         cdc_series_add(r->m_reconnects, 1);
 
         if (cdc_run_wait(r, backoff) != 0) {

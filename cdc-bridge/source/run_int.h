@@ -24,7 +24,7 @@
 
 typedef struct {
     char            name[256];          /* db.table */
-    uint64_t        n[4];               /* c u d r */
+    uint64_t        n[4];               /* c u d r; cdc_run_store() */
     cdc_series_t   *s[4];
 } cdc_run_table_t;
 
@@ -43,17 +43,19 @@ struct cdc_run_s {
     cdc_src_pos_t           handed;
     int                     have_handed;
 
+    /* cdc_run_store()/cdc_run_load(): */
     int64_t                 last_event_ms;  /* source commit time, read */
     int64_t                 last_beat_ms;   /* newest heartbeat row seen */
     int64_t                 caught_up_ms;   /* server said: nothing new */
     int64_t                 ckpt_written_ms;
     int                     ckpt_failing;
     char                    ckpt_err[512];
-    uint64_t                produced;
-    uint64_t                delivered;
-    uint64_t                reconnects;
+    uint64_t                produced;       /* cdc_run_store()/load() */
+    uint64_t                delivered;      /* cdc_run_store()/load() */
+    uint64_t                reconnects;     /* cdc_run_store()/load() */
     uint64_t                xa_prepared;    /* XA held until decided: the
-                                               checkpoint waits for them */
+                                               checkpoint waits for them;
+                                               cdc_run_store()/load() */
     char                    phase[32];
 
     cdc_run_table_t        *tables;
@@ -77,6 +79,16 @@ struct cdc_run_s {
 
     pthread_mutex_t         lock;       /* what /status reads */
 };
+
+
+/*
+ * Counters and clocks the main thread alone writes, once per event, and
+ * the HTTP thread reads for /metrics and /status without r->lock (a lock
+ * per event would cost more than the store): both sides atomic.
+ */
+#define cdc_run_store(field, v)  __atomic_store_n(&(field), (v),             \
+                                                  __ATOMIC_RELAXED)
+#define cdc_run_load(field)      __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 
 /* lag.c: the metrics families, and the HTTP server when [metrics] listen

@@ -23,8 +23,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "event.h"
 #include "log.h"
+#include "source/run_int.h"
 #include "source/source.h"
 
 
@@ -482,7 +484,7 @@ cdc_snap_save(cdc_snap_t *sn)
         return -1;
     }
 
-    sn->ckpt_ms = cdc_now_ms();
+    sn->ckpt_ms = cdc_clock_mono_ms();
 
     return 0;
 }
@@ -574,7 +576,7 @@ cdc_snap_table(cdc_snap_t *sn, const cdc_snap_table_t *t, char *err,
             goto failed;
         }
 
-        t0 = cdc_now_ms();
+        t0 = cdc_clock_mono_ms();
 
         if (mysql_query(sn->mysql, q.data) != 0) {
             cdc_error(err, errlen, "snapshot of %s: %s (%u)", name,
@@ -592,7 +594,7 @@ cdc_snap_table(cdc_snap_t *sn, const cdc_snap_table_t *t, char *err,
             goto failed;
         }
 
-        dt = cdc_now_ms() - t0;
+        dt = cdc_clock_mono_ms() - t0;
         if (dt > sn->worst_chunk_ms) {
             sn->worst_chunk_ms = dt;
         }
@@ -691,7 +693,7 @@ cdc_snap_table(cdc_snap_t *sn, const cdc_snap_table_t *t, char *err,
 
         mysql_free_result(res);
 
-        if (!done && cdc_now_ms() - sn->ckpt_ms
+        if (!done && cdc_clock_mono_ms() - sn->ckpt_ms
                      >= sn->cf->checkpoint_interval_ms)
         {
             if (cdc_checkpoint_set_snap(ck, name, last, nlast_n) != 0
@@ -742,7 +744,7 @@ cdc_snapshot_run(cdc_run_t *r, const cdc_config_t *cf, char *err,
     sn.r = r;
     sn.cf = cf;
     sn.ts_ms = cdc_now_ms();
-    sn.ckpt_ms = sn.ts_ms;
+    sn.ckpt_ms = cdc_clock_mono_ms();
     ck = cdc_run_ckpt(r);
     tables = NULL;
     rc = -1;
@@ -807,12 +809,15 @@ cdc_snapshot_run(cdc_run_t *r, const cdc_config_t *cf, char *err,
                      ck->snap_ndone,
                      cdc_source_pos_str(&at, q, sizeof(q)));
     } else {
+        /* /status reads the checkpoint under the run's lock */
+        pthread_mutex_lock(&r->lock);
         cdc_checkpoint_free(ck);
         memset(ck, 0, sizeof(*ck));
         ck->valid = 1;
         ck->snap_state = CDC_SNAP_RUNNING;
         ck->snap_pos = at;
         ck->pos = at;
+        pthread_mutex_unlock(&r->lock);
 
         if (cdc_run_checkpoint_write(r) != 0) {
             cdc_error(err, errlen, "stopped");
@@ -841,8 +846,10 @@ cdc_snapshot_run(cdc_run_t *r, const cdc_config_t *cf, char *err,
 
     (void) cdc_source_query(sn.mysql, "COMMIT", NULL, 0);
 
+    pthread_mutex_lock(&r->lock);
     ck->snap_state = CDC_SNAP_DONE;
     ck->pos = ck->snap_pos;
+    pthread_mutex_unlock(&r->lock);
 
     if (cdc_snap_save(&sn) != 0) {
         cdc_error(err, errlen, "stopped");

@@ -271,7 +271,7 @@ typedef struct {
     char        db[128];
     char        table[128];
     char        qtable[300];     /* `db`.`table` */
-    int64_t     last_ms;         /* last write attempt */
+    int64_t     last_ms;         /* last write attempt, monotonic */
     int64_t     last_ok_ms;
     uint32_t    id;              /* row id: our server_id */
     int         warned;

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <strangler/lagfile.h>
+#include <strangler/route_grammar.h>
 
 
 #define CTL_MAX_ROUTES     256
@@ -32,7 +33,9 @@ typedef struct {
     uint32_t   percent100;      /* 0..10000 */
     char      *service;
     char      *legacy;
-    char      *lag_file;        /* a lag_file directive in the block */
+    char      *lag_source;      /* lag_source FILE, resolved as nginx
+                                   would (see ctl_routes.c) */
+    int64_t    lag_stale_ms;    /* its stale=, or the module's default */
     int64_t    max_lag_ms;      /* a max_lag directive; -1: none */
 } ctl_route_t;
 
@@ -91,6 +94,7 @@ char *ctl_routes_edit(const ctl_routes_t *rt, const ctl_route_t *r,
 int ctl_percent_parse(const char *s, size_t len, uint32_t *out);
 const char *ctl_percent_str(uint32_t percent100, char *buf, size_t size);
 int ctl_duration_parse(const char *s, int64_t *ms);
+int ctl_nginx_time_parse(const char *s, int64_t *ms);
 
 /* ctl_util.c */
 char *ctl_read_file(const char *file, size_t *len, char *err,

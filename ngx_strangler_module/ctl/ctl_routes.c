@@ -38,6 +38,10 @@ static int ctl_statement(ctl_lexer_t *lx, ctl_word_t *words, size_t *n,
 static void ctl_words_free(ctl_word_t *words, size_t n);
 static int ctl_route_block(ctl_routes_t *rt, ctl_lexer_t *lx,
     ctl_word_t *head, size_t nhead, char *err, size_t errlen);
+static int ctl_route_directive(ctl_routes_t *rt, ctl_route_t *r,
+    ctl_word_t *words, size_t n, char *err, size_t errlen);
+static int ctl_route_lag_source(ctl_routes_t *rt, ctl_route_t *r,
+    ctl_word_t *words, size_t n, char *err, size_t errlen);
 static char *ctl_strndup(const char *s, size_t n);
 
 
@@ -242,6 +246,130 @@ ctl_words_free(ctl_word_t *words, size_t n)
 }
 
 
+/*
+ * lag_source FILE [stale=TIME], the module's grammar.  nginx resolves a
+ * relative FILE against its configuration directory; strangler-ctl
+ * against the routes file's directory, the same when the routes file
+ * sits beside nginx.conf.
+ */
+static int
+ctl_route_lag_source(ctl_routes_t *rt, ctl_route_t *r, ctl_word_t *words,
+    size_t n, char *err, size_t errlen)
+{
+    char        *path;
+    size_t       dlen, plen;
+    const char  *slash, *stale;
+
+    r->lag_stale_ms = STRANGLER_LAG_STALE_MS;
+
+    if (n == 3) {
+        stale = words[2].value;
+        if (strncmp(stale, STRANGLER_LAG_STALE_PARAM,
+                    sizeof(STRANGLER_LAG_STALE_PARAM) - 1) != 0)
+        {
+            snprintf(err, errlen, "%s:%d: invalid parameter \"%s\" of "
+                     "lag_source", rt->file, words[2].line, stale);
+            return -1;
+        }
+        stale += sizeof(STRANGLER_LAG_STALE_PARAM) - 1;
+        if (ctl_nginx_time_parse(stale, &r->lag_stale_ms) != 0
+            || r->lag_stale_ms == 0)
+        {
+            snprintf(err, errlen, "%s:%d: invalid stale time \"%s\" of "
+                     "lag_source", rt->file, words[2].line, stale);
+            return -1;
+        }
+    }
+
+    if (words[1].value[0] == '\0') {
+        snprintf(err, errlen, "%s:%d: empty lag_source in strangler_route "
+                 "\"%s\"", rt->file, words[1].line, r->name);
+        return -1;
+    }
+
+    slash = strrchr(rt->file, '/');
+    dlen = words[1].value[0] == '/' || slash == NULL
+           ? 0 : (size_t) (slash - rt->file) + 1;
+    plen = strlen(words[1].value);
+
+    path = malloc(dlen + plen + 1);
+    if (path == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+
+    memcpy(path, rt->file, dlen);
+    memcpy(path + dlen, words[1].value, plen + 1);
+
+    free(r->lag_source);
+    r->lag_source = path;
+
+    return 0;
+}
+
+
+/* one directive of a strangler_route block, as the module reads it */
+static int
+ctl_route_directive(ctl_routes_t *rt, ctl_route_t *r, ctl_word_t *words,
+    size_t n, char *err, size_t errlen)
+{
+    const strangler_route_directive_t  *d;
+
+    d = strangler_route_directive(words[0].value, strlen(words[0].value));
+
+    if (d == NULL) {
+        snprintf(err, errlen, "%s:%d: unknown directive \"%s\" in "
+                 "strangler_route \"%s\"", rt->file, words[0].line,
+                 words[0].value, r->name);
+        return -1;
+    }
+
+    if (n - 1 < d->min_args || n - 1 > d->max_args) {
+        snprintf(err, errlen, "%s:%d: invalid number of arguments in \"%s\" "
+                 "of strangler_route \"%s\"", rt->file, words[0].line,
+                 words[0].value, r->name);
+        return -1;
+    }
+
+    if (strcmp(d->name, "percent") == 0) {
+        if (ctl_percent_parse(words[1].value, strlen(words[1].value),
+                              &r->percent100)
+            != 0)
+        {
+            snprintf(err, errlen, "%s:%d: invalid percent \"%s\"",
+                     rt->file, words[1].line, words[1].value);
+            return -1;
+        }
+        r->pct_off = words[1].off;
+        r->pct_len = words[1].len;
+
+    } else if (strcmp(d->name, "service") == 0) {
+        free(r->service);
+        r->service = words[1].value;
+        words[1].value = NULL;
+
+    } else if (strcmp(d->name, "legacy") == 0) {
+        free(r->legacy);
+        r->legacy = words[1].value;
+        words[1].value = NULL;
+
+    } else if (strcmp(d->name, "lag_source") == 0) {
+        return ctl_route_lag_source(rt, r, words, n, err, errlen);
+
+    } else if (strcmp(d->name, "max_lag") == 0) {
+        if (ctl_nginx_time_parse(words[1].value, &r->max_lag_ms) != 0) {
+            snprintf(err, errlen, "%s:%d: invalid max_lag \"%s\"",
+                     rt->file, words[1].line, words[1].value);
+            return -1;
+        }
+    }
+
+    /* key, methods, read_your_writes*: nginx checks them at "nginx -t" */
+
+    return 0;
+}
+
+
 static int
 ctl_route_block(ctl_routes_t *rt, ctl_lexer_t *lx, ctl_word_t *head,
     size_t nhead, char *err, size_t errlen)
@@ -315,41 +443,9 @@ ctl_route_block(ctl_routes_t *rt, ctl_lexer_t *lx, ctl_word_t *head,
             return -1;
         }
 
-        if (strcmp(words[0].value, "percent") == 0 && n == 2) {
-            if (ctl_percent_parse(words[1].value, strlen(words[1].value),
-                                  &r->percent100)
-                != 0)
-            {
-                snprintf(err, errlen, "%s:%d: invalid percent \"%s\"",
-                         rt->file, words[1].line, words[1].value);
-                ctl_words_free(words, n);
-                return -1;
-            }
-            r->pct_off = words[1].off;
-            r->pct_len = words[1].len;
-
-        } else if (strcmp(words[0].value, "service") == 0 && n == 2) {
-            free(r->service);
-            r->service = words[1].value;
-            words[1].value = NULL;
-
-        } else if (strcmp(words[0].value, "legacy") == 0 && n == 2) {
-            free(r->legacy);
-            r->legacy = words[1].value;
-            words[1].value = NULL;
-
-        } else if (strcmp(words[0].value, "lag_file") == 0 && n == 2) {
-            free(r->lag_file);
-            r->lag_file = words[1].value;
-            words[1].value = NULL;
-
-        } else if (strcmp(words[0].value, "max_lag") == 0 && n == 2) {
-            if (ctl_duration_parse(words[1].value, &r->max_lag_ms) != 0) {
-                snprintf(err, errlen, "%s:%d: invalid max_lag \"%s\"",
-                         rt->file, words[1].line, words[1].value);
-                ctl_words_free(words, n);
-                return -1;
-            }
+        if (ctl_route_directive(rt, r, words, n, err, errlen) != 0) {
+            ctl_words_free(words, n);
+            return -1;
         }
 
         ctl_words_free(words, n);
@@ -450,7 +546,7 @@ ctl_routes_free(ctl_routes_t *rt)
         free(r->pattern);
         free(r->service);
         free(r->legacy);
-        free(r->lag_file);
+        free(r->lag_source);
     }
 
     free(rt->text);
@@ -622,6 +718,73 @@ ctl_duration_parse(const char *s, int64_t *ms)
     } else {
         return -1;
     }
+
+    return 0;
+}
+
+
+/*
+ * nginx's time syntax (ngx_parse_time() for milliseconds): units w d h m
+ * s ms, each at most once and largest first, a bare number is seconds;
+ * "1m30s", "500ms", "2".  No fractions, as nginx.
+ */
+int
+ctl_nginx_time_parse(const char *s, int64_t *ms)
+{
+    int          valid;
+    size_t       i, step;
+    int64_t      value, total;
+    const char  *p;
+
+    /* w d h m s, then ms */
+    static const char     units[] = "wdhms";
+    static const int64_t  scales[] = { 604800000, 86400000, 3600000, 60000,
+                                       1000, 1 };
+
+    step = 0;
+    valid = 0;
+    value = 0;
+    total = 0;
+
+    for (p = s; *p; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (value > (INT64_MAX - 9) / 10) {
+                return -1;
+            }
+            value = value * 10 + (*p - '0');
+            valid = 1;
+            continue;
+        }
+
+        if (*p == 'm' && p[1] == 's') {
+            i = 5;
+            p++;
+
+        } else {
+            for (i = 0; i < 5 && units[i] != *p; i++) {
+                /* void */
+            }
+
+            if (i == 5) {
+                return -1;
+            }
+        }
+
+        /* each unit once, largest first */
+        if (i + 1 <= step || value > (INT64_MAX - total) / scales[i]) {
+            return -1;
+        }
+
+        step = i + 1;
+        total += value * scales[i];
+        value = 0;
+    }
+
+    if (!valid || value > (INT64_MAX - total) / 1000) {
+        return -1;
+    }
+
+    *ms = total + value * 1000;
 
     return 0;
 }

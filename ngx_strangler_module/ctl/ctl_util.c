@@ -426,20 +426,22 @@ ctl_run(const char *cmd, const char *args, char *out, size_t outlen)
 
 
 /*
- * The lag of r's service: from --lag-file/config "lag_file SERVICE PATH",
- * else from a lag_file directive in the route block.
+ * The lag of r's service: from --lag-file/config "lag_file SERVICE PATH"
+ * (stale after stale_after), else from the route block's lag_source (stale
+ * after its stale=, as the module reads it).
  */
 void
 ctl_lag_read(const ctl_conf_t *cf, const ctl_route_t *r, ctl_lag_t *lag)
 {
     char         *text, err[CTL_ERRLEN];
     size_t        i, len;
-    int64_t       now;
+    int64_t       now, stale_ms;
     const char   *path;
     struct stat   st;
 
     memset(lag, 0, sizeof(ctl_lag_t));
     path = NULL;
+    stale_ms = cf->stale_ms;
 
     for (i = 0; i < cf->nlag && r->service; i++) {
         if (strcmp(cf->lag[i].service, r->service) == 0) {
@@ -447,13 +449,15 @@ ctl_lag_read(const ctl_conf_t *cf, const ctl_route_t *r, ctl_lag_t *lag)
         }
     }
 
-    if (path == NULL) {
-        path = r->lag_file;
+    if (path == NULL && r->lag_source) {
+        path = r->lag_source;
+        stale_ms = r->lag_stale_ms;
     }
 
     if (path == NULL) {
         snprintf(lag->why, sizeof(lag->why), "no lag file configured for "
-                 "service \"%s\"", r->service ? r->service : "");
+                 "service \"%s\" (no lag_source in the route, no lag_file "
+                 "in ctl.conf)", r->service ? r->service : "");
         return;
     }
 
@@ -493,7 +497,7 @@ ctl_lag_read(const ctl_conf_t *cf, const ctl_route_t *r, ctl_lag_t *lag)
         return;
     }
 
-    if (lag->raw.updated_ms < now - cf->stale_ms) {
+    if (lag->raw.updated_ms < now - stale_ms) {
         snprintf(lag->why, sizeof(lag->why), "%s: stale, last written "
                  "%.1fs ago", path,
                  ((double) now - (double) lag->raw.updated_ms) / 1000);

@@ -108,13 +108,14 @@ class Setup:
                     "service=orders\n" % (now, lag_ms, now - lag_ms))
         os.replace(self.lag + ".tmp", self.lag)
 
-    def ctl(self, *args, nginx_cmd=None):
+    def ctl(self, *args, nginx_cmd=None, lag_map=True):
         env = ctl_env()
         argv = [CTL, "--routes", self.routes,
                 "--nginx", nginx_cmd or self.nginx_cmd,
                 "--status-url", self.ngx.url("/strangler/status"),
-                "--lag-file", "service_up=" + self.lag,
                 "--history", self.history] + list(args)
+        if lag_map:
+            argv[1:1] = ["--lag-file", "service_up=" + self.lag]
         old = set(self.ngx.workers_pids())
         p = subprocess.run(argv, capture_output=True, text=True, env=env,
                            timeout=60)
@@ -546,3 +547,88 @@ def test_set_adds_percent_to_a_route_without_one(nginx, backends, tmp_path):
     # and from then on only the value changes
     assert s.ctl("set", "/noperc/", "16")[0] == 0
     assert "percent  16; service" in s.text()
+
+
+# every directive the module takes in a route block (route_grammar.h)
+ROUTES_LAG_SOURCE = """\
+strangler_route /api/ {
+    service  service_up;
+    legacy   legacy_up;
+    percent  0;
+    key      $http_x_key;
+    methods  GET HEAD;
+    max_lag  1m30s;
+    lag_source lag-orders;
+    read_your_writes on;
+    read_your_writes_cookie rw;
+}
+
+strangler_route /fast/ {
+    service service_up;
+    percent 10;
+    key $arg_k;
+    max_lag 500ms;
+    lag_source lag-orders stale=5s;
+}
+"""
+
+
+def test_set_reads_the_routes_lag_source(nginx, backends, tmp_path):
+    """With no lag file mapped in ctl.conf, `set` checks the lag file the
+    route's own lag_source names, as the module reads it: the route's
+    max_lag, stale= (default 2s), a path relative to the configuration
+    directory; a directive the module does not know is refused."""
+    s = Setup(nginx, backends, tmp_path, routes=ROUTES_LAG_SOURCE)
+    s.lag = os.path.join(s.prefix, "lag-orders")
+    text = s.text()
+
+    s.write_lag(lag_ms=95000)
+    rc, out, err = s.ctl("set", "/api/", "20", lag_map=False)
+    assert rc != 0, out + err
+    assert "lag is 95.00s, over 90s" in err and s.lag in err, err
+    assert "lag not checked" not in out
+    assert s.text() == text and s.percent() == 0.0
+
+    # the module's default stale: 2s
+    s.write_lag(lag_ms=10, age_ms=3000)
+    rc, out, err = s.ctl("set", "/api/", "20", lag_map=False)
+    assert rc != 0 and "stale, last written 3." in err, out + err
+    # /fast/ allows 5s, but its max_lag is 500ms
+    rc, out, err = s.ctl("set", "/fast/", "20", lag_map=False)
+    assert rc == 0, out + err
+    s.write_lag(lag_ms=600)
+    rc, out, err = s.ctl("set", "/fast/", "30", lag_map=False)
+    assert rc != 0 and "lag is 0.60s, over 0.5s" in err, out + err
+
+    s.write_lag(lag_ms=80000)
+    rc, out, err = s.ctl("set", "/api/", "20", lag_map=False)
+    assert rc == 0, out + err
+    assert s.percent(want=20.0) == 20.0
+
+    # the grammar is the module's: lag_file is no route directive
+    for bad, why in (("    lag_file /x;\n",
+                      'unknown directive "lag_file" in strangler_route '
+                      '"/fast/"'),
+                     ("    lag_source /x stale=0;\n",
+                      'invalid stale time "0" of lag_source'),
+                     ("    lag_source /x 5s;\n",
+                      'invalid parameter "5s" of lag_source'),
+                     ("    percent 1 2;\n",
+                      'invalid number of arguments in "percent"')):
+        broken = s.text().replace("    key $arg_k;\n", "    key $arg_k;\n"
+                                  + bad)
+        path = tmp_path / "broken.conf"
+        path.write_text(broken)
+        p = subprocess.run([CTL, "--routes", str(path), "--nginx", "true",
+                            "set", "/fast/", "50"], capture_output=True,
+                           text=True, env=ctl_env())
+        assert p.returncode != 0
+        assert "broken.conf:17: " + why in p.stderr, p.stderr
+        # nginx says the same
+        with open(s.routes, "w") as f:
+            f.write(broken)
+        t = subprocess.run(s.nginx_cmd.split() + ["-t"],
+                           capture_output=True, text=True)
+        assert t.returncode != 0 and why in t.stderr, t.stderr
+    with open(s.routes, "w") as f:
+        f.write(text)

@@ -172,8 +172,7 @@ def test_chaos_nothing_lost(tmp_path, mariadb, postgres, outdir,
     run = sl.Bridge(tmp_path / "run", mariadb, kafka, tables="shop.*",
                     asan=ASAN, CDC_LOG_LEVEL="info")
     env = ss.env_for(kafka, postgres, mariadb=mariadb,
-                     tables="shop.items=public.items", batch_size=2000,
-                     create_tables="no")
+                     tables="shop.items=public.items", create_tables="no")
     env["CDC_KAFKA_TOPIC_PREFIX"] = "monolith"
     sink = ss.Sink(tmp_path / "sink", env, asan=ASAN)
     sup_run = Supervisor("run", run)
