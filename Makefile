@@ -8,7 +8,8 @@
 #
 # Every C file under cdc-bridge/ except main.c goes into build/libcdc.a, so a
 # new file needs no edit here.  Unit tests are tests/unit/test_*.c, each
-# linked against libcdc.a and cmocka, built with ASan and UBSan.
+# linked against libcdc.a and cmocka, built with ASan and UBSan; the
+# test-only programs tests/tools/*.c likewise, without cmocka.
 
 CC      ?= cc
 BUILD   ?= build
@@ -35,6 +36,8 @@ BRIDGE_OBJS := $(BRIDGE_SRCS:%.c=$(BUILD)/obj/%.o)
 ASAN_OBJS   := $(BRIDGE_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRCS   := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 MODULE_SRCS := $(wildcard ngx_strangler_module/*.c ngx_strangler_module/*.h \
                  ngx_strangler_module/config include/strangler/*.h)
 
@@ -90,7 +93,13 @@ $(BUILD)/asan/cdc-bridge: cdc-bridge/main.c $(BUILD)/asan/libcdc.a \
                           $(BRIDGE_HDRS)
 	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $< $(BUILD)/asan/libcdc.a $(LIBS)
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(TOOL_BINS)
+
+# test-only programs the integration tests drive (not installed)
+$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/asan/libcdc.a \
+                        $(BRIDGE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $< $(BUILD)/asan/libcdc.a $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/asan/libcdc.a $(BRIDGE_HDRS)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,280 @@
+/*
+ * A logical replication client over libpq (see pgrepl.h).
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <libpq-fe.h>
+
+#include "pgoutput/pgoutput.h"
+#include "reverse/pgrepl.h"
+
+
+struct cdc_pgrepl_s {
+    PGconn  *conn;
+    char    *copybuf;               /* from PQgetCopyData, PQfreemem'd */
+};
+
+
+static int
+cdc_pgrepl_fail_res(PGresult *res, const char *what, char *err,
+    size_t errlen)
+{
+    const char  *state;
+
+    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    snprintf(err, errlen, "postgresql replication: %s failed (%s): %s",
+             what, state ? state : "no SQLSTATE",
+             PQresultErrorMessage(res));
+    err[strcspn(err, "\n")] = '\0';
+    PQclear(res);
+    return -1;
+}
+
+
+cdc_pgrepl_t *
+cdc_pgrepl_connect(const char *conninfo, char *err, size_t errlen)
+{
+    cdc_pgrepl_t  *r;
+    const char    *keys[] = { "dbname", "replication",
+                              "application_name", NULL };
+    const char    *vals[] = { conninfo, "database", "cdc-bridge reverse",
+                              NULL };
+
+    r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        snprintf(err, errlen, "postgresql replication: out of memory");
+        return NULL;
+    }
+
+    /* expand_dbname: conninfo's own keys, then ours override */
+    r->conn = PQconnectdbParams(keys, vals, 1);
+    if (r->conn == NULL || PQstatus(r->conn) != CONNECTION_OK) {
+        snprintf(err, errlen, "postgresql replication: cannot connect "
+                 "(%s): %s", conninfo,
+                 r->conn ? PQerrorMessage(r->conn) : "out of memory");
+        err[strcspn(err, "\n")] = '\0';
+        cdc_pgrepl_destroy(r);
+        return NULL;
+    }
+
+    return r;
+}
+
+
+void
+cdc_pgrepl_destroy(cdc_pgrepl_t *r)
+{
+    if (r == NULL) {
+        return;
+    }
+
+    if (r->copybuf != NULL) {
+        PQfreemem(r->copybuf);
+    }
+    PQfinish(r->conn);
+    free(r);
+}
+
+
+/* simple query only: a walsender does not speak the extended protocol */
+int
+cdc_pgrepl_ensure_slot(cdc_pgrepl_t *r, const char *slot, int *created,
+    char *err, size_t errlen)
+{
+    PGresult  *res;
+    char      *lit, *ident, q[512];
+
+    *created = 0;
+    lit = PQescapeLiteral(r->conn, slot, strlen(slot));
+    ident = PQescapeIdentifier(r->conn, slot, strlen(slot));
+    if (lit == NULL || ident == NULL) {
+        snprintf(err, errlen, "postgresql replication: slot name \"%s\": "
+                 "%s", slot, PQerrorMessage(r->conn));
+        PQfreemem(lit);
+        PQfreemem(ident);
+        return -1;
+    }
+
+    snprintf(q, sizeof(q), "SELECT slot_type, coalesce(plugin, '') FROM "
+             "pg_catalog.pg_replication_slots WHERE slot_name = %s", lit);
+    res = PQexec(r->conn, q);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQfreemem(lit);
+        PQfreemem(ident);
+        return cdc_pgrepl_fail_res(res, "reading pg_replication_slots", err,
+                                   errlen);
+    }
+
+    if (PQntuples(res) == 1) {
+        if (strcmp(PQgetvalue(res, 0, 0), "logical") != 0
+            || strcmp(PQgetvalue(res, 0, 1), "pgoutput") != 0)
+        {
+            snprintf(err, errlen, "postgresql replication: slot \"%s\" "
+                     "exists as a %s slot of plugin \"%s\", not a logical "
+                     "pgoutput slot", slot, PQgetvalue(res, 0, 0),
+                     PQgetvalue(res, 0, 1));
+            PQclear(res);
+            PQfreemem(lit);
+            PQfreemem(ident);
+            return -1;
+        }
+        PQclear(res);
+        PQfreemem(lit);
+        PQfreemem(ident);
+        return 0;
+    }
+    PQclear(res);
+
+    snprintf(q, sizeof(q), "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput "
+             "NOEXPORT_SNAPSHOT", ident);
+    PQfreemem(lit);
+    PQfreemem(ident);
+
+    res = PQexec(r->conn, q);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        return cdc_pgrepl_fail_res(res, "CREATE_REPLICATION_SLOT", err,
+                                   errlen);
+    }
+    PQclear(res);
+
+    *created = 1;
+    return 0;
+}
+
+
+int
+cdc_pgrepl_start(cdc_pgrepl_t *r, const char *slot, const char *publication,
+    uint64_t start_lsn, char *err, size_t errlen)
+{
+    PGresult  *res;
+    char      *ident, *pub, lsn[CDC_PGO_LSN_STRLEN], q[1024];
+
+    ident = PQescapeIdentifier(r->conn, slot, strlen(slot));
+    pub = PQescapeLiteral(r->conn, publication, strlen(publication));
+    if (ident == NULL || pub == NULL) {
+        snprintf(err, errlen, "postgresql replication: slot \"%s\" or "
+                 "publication \"%s\": %s", slot, publication,
+                 PQerrorMessage(r->conn));
+        PQfreemem(ident);
+        PQfreemem(pub);
+        return -1;
+    }
+
+    cdc_pgo_lsn_format(start_lsn, lsn);
+    snprintf(q, sizeof(q), "START_REPLICATION SLOT %s LOGICAL %s "
+             "(proto_version '1', publication_names %s)", ident, lsn, pub);
+    PQfreemem(ident);
+    PQfreemem(pub);
+
+    res = PQexec(r->conn, q);
+    if (PQresultStatus(res) != PGRES_COPY_BOTH) {
+        return cdc_pgrepl_fail_res(res, "START_REPLICATION", err, errlen);
+    }
+    PQclear(res);
+    return 0;
+}
+
+
+static int
+cdc_pgrepl_wait(cdc_pgrepl_t *r, int timeout_ms, char *err, size_t errlen)
+{
+    struct pollfd  pfd;
+    int            n;
+
+    pfd.fd = PQsocket(r->conn);
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+
+    n = poll(&pfd, 1, timeout_ms);
+    if (n < 0 && errno != EINTR) {
+        snprintf(err, errlen, "postgresql replication: poll: %s",
+                 strerror(errno));
+        return -1;
+    }
+    if (n > 0 && PQconsumeInput(r->conn) == 0) {
+        snprintf(err, errlen, "postgresql replication: reading: %s",
+                 PQerrorMessage(r->conn));
+        err[strcspn(err, "\n")] = '\0';
+        return -1;
+    }
+    return n > 0;
+}
+
+
+int
+cdc_pgrepl_read(cdc_pgrepl_t *r, int timeout_ms, const uint8_t **buf,
+    size_t *len, char *err, size_t errlen)
+{
+    PGresult  *res;
+    int        n, waited;
+
+    if (r->copybuf != NULL) {
+        PQfreemem(r->copybuf);
+        r->copybuf = NULL;
+    }
+
+    for (waited = 0; ; waited = 1) {
+        n = PQgetCopyData(r->conn, &r->copybuf, 1);
+        if (n > 0) {
+            *buf = (const uint8_t *) r->copybuf;
+            *len = (size_t) n;
+            return 1;
+        }
+        if (n == -2) {
+            snprintf(err, errlen, "postgresql replication: %s",
+                     PQerrorMessage(r->conn));
+            err[strcspn(err, "\n")] = '\0';
+            return -1;
+        }
+        if (n == -1) {
+            res = PQgetResult(r->conn);
+            if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                return cdc_pgrepl_fail_res(res, "the replication stream",
+                                           err, errlen);
+            }
+            PQclear(res);
+            snprintf(err, errlen, "postgresql replication: the server "
+                     "ended the stream");
+            return -1;
+        }
+        if (waited) {
+            return 0;
+        }
+        n = cdc_pgrepl_wait(r, timeout_ms, err, errlen);
+        if (n <= 0) {
+            return n;
+        }
+    }
+}
+
+
+int
+cdc_pgrepl_send_status(cdc_pgrepl_t *r, uint64_t lsn, int reply, char *err,
+    size_t errlen)
+{
+    struct timeval  tv;
+    uint8_t         msg[CDC_PGO_STATUS_LEN];
+    int64_t         now;
+
+    gettimeofday(&tv, NULL);
+    now = cdc_pgo_time_from_unix_us((int64_t) tv.tv_sec * 1000000
+                                    + tv.tv_usec);
+    (void) cdc_pgo_status_build(msg, lsn, lsn, lsn, now, reply);
+
+    if (PQputCopyData(r->conn, (const char *) msg, sizeof(msg)) <= 0
+        || PQflush(r->conn) != 0)
+    {
+        snprintf(err, errlen, "postgresql replication: sending the status "
+                 "update: %s", PQerrorMessage(r->conn));
+        err[strcspn(err, "\n")] = '\0';
+        return -1;
+    }
+
+    return 0;
+}

@@ -1,0 +1,50 @@
+/*
+ * pgrepl: a logical replication client over libpq (the part of `reverse`
+ * that talks to the service's PostgreSQL): a replication=database
+ * connection, the slot created when missing, START_REPLICATION with the
+ * pgoutput plugin (protocol 1), CopyData read with a timeout, standby
+ * status updates.  Decoding is cdc-bridge/pgoutput/'s job.
+ *
+ * Modelled on PostgreSQL's pg_recvlogical.c; every call returns -1 with
+ * the server's message (and SQLSTATE when it sent one) in err.
+ */
+
+#ifndef CDC_PGREPL_H
+#define CDC_PGREPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+typedef struct cdc_pgrepl_s  cdc_pgrepl_t;
+
+/* conninfo is a libpq connection string; replication=database is added */
+cdc_pgrepl_t *cdc_pgrepl_connect(const char *conninfo, char *err,
+    size_t errlen);
+void cdc_pgrepl_destroy(cdc_pgrepl_t *r);
+
+/*
+ * Creates the logical slot (plugin pgoutput) unless it exists; *created
+ * says which.  An existing slot of another plugin or a physical slot is
+ * an error.
+ */
+int cdc_pgrepl_ensure_slot(cdc_pgrepl_t *r, const char *slot, int *created,
+    char *err, size_t errlen);
+
+/* START_REPLICATION SLOT slot LOGICAL start (proto_version '1', ...) */
+int cdc_pgrepl_start(cdc_pgrepl_t *r, const char *slot,
+    const char *publication, uint64_t start_lsn, char *err, size_t errlen);
+
+/*
+ * Waits up to timeout_ms for one CopyData message: 1 with *buf and *len set
+ * (valid until the next call), 0 on timeout, -1 on an error or the end
+ * of the stream.
+ */
+int cdc_pgrepl_read(cdc_pgrepl_t *r, int timeout_ms, const uint8_t **buf,
+    size_t *len, char *err, size_t errlen);
+
+/* a standby status update: written = flushed = applied = lsn */
+int cdc_pgrepl_send_status(cdc_pgrepl_t *r, uint64_t lsn, int reply,
+    char *err, size_t errlen);
+
+#endif /* CDC_PGREPL_H */
