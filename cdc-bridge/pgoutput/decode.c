@@ -241,10 +241,11 @@ cdc_pgo_relation_msg(cdc_pgo_t *d, cdc_pgo_rd_t *r, cdc_pgo_msg_t *m,
     if (ident != CDC_PGO_IDENT_DEFAULT && ident != CDC_PGO_IDENT_NOTHING
         && ident != CDC_PGO_IDENT_FULL && ident != CDC_PGO_IDENT_INDEX)
     {
-        cdc_pgo_relation_free(rel);
-        return cdc_pgo_fail(err, errlen, "pgoutput Relation %s.%s (OID %u): "
+        (void) cdc_pgo_fail(err, errlen, "pgoutput Relation %s.%s (OID %u): "
                             "unknown replica identity 0x%02x", nsp, name,
                             rel->oid, (unsigned) ident);
+        cdc_pgo_relation_free(rel);
+        return -1;
     }
     rel->replident = (char) ident;
 
