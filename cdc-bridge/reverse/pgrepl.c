@@ -278,3 +278,92 @@ cdc_pgrepl_send_status(cdc_pgrepl_t *r, uint64_t lsn, int reply, char *err,
 
     return 0;
 }
+
+
+static int
+cdc_pgrepl_check_values(PGresult *res, const char *slot, char *err,
+    size_t errlen)
+{
+    const char  *wal_level, *role;
+    long         max_slots, used, max_senders;
+    int          has_slot, can_replicate;
+
+    wal_level = PQgetvalue(res, 0, 0);
+    max_slots = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+    max_senders = strtol(PQgetvalue(res, 0, 2), NULL, 10);
+    used = strtol(PQgetvalue(res, 0, 3), NULL, 10);
+    has_slot = PQgetvalue(res, 0, 4)[0] == 't';
+    can_replicate = PQgetvalue(res, 0, 5)[0] == 't';
+    role = PQgetvalue(res, 0, 6);
+
+    if (strcmp(wal_level, "logical") != 0) {
+        snprintf(err, errlen, "postgresql replication: wal_level is \"%s\": "
+                 "set wal_level = logical in postgresql.conf and restart "
+                 "the server", wal_level);
+        return -1;
+    }
+    if (!has_slot && used >= max_slots) {
+        snprintf(err, errlen, "postgresql replication: max_replication_slots"
+                 " = %ld, %ld in use, none free for slot \"%s\": raise "
+                 "max_replication_slots and restart the server", max_slots,
+                 used, slot);
+        return -1;
+    }
+    if (max_senders < 1) {
+        snprintf(err, errlen, "postgresql replication: max_wal_senders = "
+                 "%ld: raise it (at least 1 per reverse stream) and restart "
+                 "the server", max_senders);
+        return -1;
+    }
+    if (!can_replicate) {
+        snprintf(err, errlen, "postgresql replication: role \"%s\" lacks "
+                 "the REPLICATION attribute: ALTER ROLE %s REPLICATION",
+                 role, role);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+cdc_pgrepl_check_server(const char *conninfo, const char *slot, char *err,
+    size_t errlen)
+{
+    PGconn       *conn;
+    PGresult     *res;
+    const char   *params[1] = { slot };
+    int           rc;
+
+    conn = PQconnectdb(conninfo);
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+        snprintf(err, errlen, "postgresql replication: cannot connect "
+                 "(%s): %s", conninfo,
+                 conn ? PQerrorMessage(conn) : "out of memory");
+        err[strcspn(err, "\n")] = '\0';
+        PQfinish(conn);
+        return -1;
+    }
+
+    res = PQexecParams(conn,
+        "SELECT current_setting('wal_level'), "
+        "current_setting('max_replication_slots'), "
+        "current_setting('max_wal_senders'), "
+        "(SELECT count(*) FROM pg_catalog.pg_replication_slots), "
+        "EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots "
+        "        WHERE slot_name = $1), "
+        "(SELECT rolreplication OR rolsuper FROM pg_catalog.pg_roles "
+        " WHERE rolname = current_user), current_user",
+        1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        rc = cdc_pgrepl_fail_res(res, "reading the server's settings", err,
+                                 errlen);
+        PQfinish(conn);
+        return rc;
+    }
+
+    rc = cdc_pgrepl_check_values(res, slot, err, errlen);
+    PQclear(res);
+    PQfinish(conn);
+    return rc;
+}

@@ -18,6 +18,15 @@
 
 typedef struct cdc_pgrepl_s  cdc_pgrepl_t;
 
+/*
+ * Checks, over an ordinary connection, what logical replication from the
+ * server needs: wal_level = logical, a free replication slot (or SLOT
+ * already there), max_wal_senders > 0, and a role with the REPLICATION
+ * attribute (or superuser).  Returns -1 naming the setting to change.
+ */
+int cdc_pgrepl_check_server(const char *conninfo, const char *slot,
+    char *err, size_t errlen);
+
 /* conninfo is a libpq connection string; replication=database is added */
 cdc_pgrepl_t *cdc_pgrepl_connect(const char *conninfo, char *err,
     size_t errlen);

@@ -59,6 +59,15 @@ def dump(pg, tmp_path, slot, commits, expect_rc=0):
     return [json.loads(line) for line in p.stdout.splitlines()], p.stderr
 
 
+def check(pg, tmp_path, dsn=None, slot="strangler_shop"):
+    logdir = str(tmp_path)
+    p = subprocess.run([DUMP, "--check", dsn or pg.dsn(), slot],
+                       capture_output=True, text=True,
+                       env=harness.sanitizer_env(None, logdir), timeout=60)
+    assert not harness.sanitizer_reports(logdir)
+    return p.returncode, p.stdout + p.stderr
+
+
 def txns(msgs):
     """[[messages of one transaction, B .. C], ...]"""
     out, cur = [], None
@@ -201,9 +210,51 @@ def test_pgrepl_refuses_a_slot_that_is_not_logical_pgoutput(logical_pg,
     assert "not a logical pgoutput slot" in err
 
 
+def test_pgrepl_check_server_names_the_setting_to_change(tmp_path):
+    pg = harness.Postgres(tmp_path / "pg", extra_options=(
+        "-c wal_level=logical -c max_replication_slots=1"))
+    try:
+        assert check(pg, tmp_path) == (0, '{"check":"ok"}\n')
+
+        pg.sql("CREATE ROLE svc LOGIN")
+        rc, out = check(pg, tmp_path, dsn=pg.dsn(user="svc"))
+        assert rc == 1
+        assert ('role "svc" lacks the REPLICATION attribute: ALTER ROLE svc'
+                ' REPLICATION') in out
+        pg.sql("ALTER ROLE svc REPLICATION")
+        assert check(pg, tmp_path, dsn=pg.dsn(user="svc"))[0] == 0
+
+        # the one slot taken by another: no room; our own slot is fine
+        pg.sql("SELECT pg_create_logical_replication_slot('other',"
+               " 'pgoutput')")
+        rc, out = check(pg, tmp_path)
+        assert rc == 1
+        assert ("max_replication_slots = 1, 1 in use, none free for slot "
+                "\"strangler_shop\": raise max_replication_slots") in out
+        assert check(pg, tmp_path, slot="other")[0] == 0
+    finally:
+        pg.stop()
+
+
+def test_pgrepl_check_server_wants_a_wal_sender(tmp_path):
+    pg = harness.Postgres(tmp_path / "pg", extra_options=(
+        "-c wal_level=logical -c max_wal_senders=0"))
+    try:
+        rc, out = check(pg, tmp_path)
+        assert rc == 1
+        assert "max_wal_senders = 0: raise it" in out
+    finally:
+        pg.stop()
+
+
 def test_pgrepl_names_a_server_without_logical_wal(postgres, tmp_path):
-    """wal_level=replica (the default): the server's error and SQLSTATE
-    reach the caller."""
+    """wal_level=replica (the default): the check names the setting, and
+    the server's own error and SQLSTATE reach the caller."""
+    rc, out = check(postgres, tmp_path)
+    assert rc == 1
+    assert ('wal_level is "replica": set wal_level = logical in '
+            'postgresql.conf and restart the server') in out
+
     msgs, err = dump(postgres, tmp_path, "strangler_shop", 0, expect_rc=1)
     assert msgs == []
     assert "CREATE_REPLICATION_SLOT failed (55000)" in err

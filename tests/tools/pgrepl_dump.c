@@ -5,6 +5,9 @@
  * one JSON line, for tests/integration/test_reverse_pgoutput.py.
  *
  *   pgrepl_dump CONNINFO SLOT PUBLICATION COMMITS [TIMEOUT_S]
+ *   pgrepl_dump --check CONNINFO SLOT
+ *
+ * --check runs cdc_pgrepl_check_server() and prints {"check": "ok"}.
  *
  * Creates SLOT (pgoutput) when missing and prints {"slot_created": ...};
  * with COMMITS > 0 streams from the slot's confirmed position until
@@ -241,9 +244,21 @@ main(int argc, char **argv)
     int            created, rc;
     long           want, timeout_s;
 
+    if (argc == 4 && strcmp(argv[1], "--check") == 0) {
+        if (cdc_pgrepl_check_server(argv[2], argv[3], err, sizeof(err))
+            != 0)
+        {
+            fprintf(stderr, "pgrepl_dump: %s\n", err);
+            return 1;
+        }
+        print_json(json_pack("{s:s}", "check", "ok"));
+        return 0;
+    }
+
     if (argc < 5) {
         fprintf(stderr, "usage: pgrepl_dump CONNINFO SLOT PUBLICATION "
-                "COMMITS [TIMEOUT_S]\n");
+                "COMMITS [TIMEOUT_S]\n"
+                "       pgrepl_dump --check CONNINFO SLOT\n");
         return 2;
     }
     want = strtol(argv[4], NULL, 10);
