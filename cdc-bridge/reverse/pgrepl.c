@@ -149,11 +149,46 @@ cdc_pgrepl_ensure_slot(cdc_pgrepl_t *r, const char *slot, int *created,
 
 
 int
+cdc_pgrepl_drop_slot(cdc_pgrepl_t *r, const char *slot, int *dropped,
+    char *err, size_t errlen)
+{
+    PGresult    *res;
+    const char  *state;
+    char        *ident, q[512];
+
+    *dropped = 0;
+    ident = PQescapeIdentifier(r->conn, slot, strlen(slot));
+    if (ident == NULL) {
+        snprintf(err, errlen, "postgresql replication: slot name \"%s\": "
+                 "%s", slot, PQerrorMessage(r->conn));
+        return -1;
+    }
+    snprintf(q, sizeof(q), "DROP_REPLICATION_SLOT %s WAIT", ident);
+    PQfreemem(ident);
+
+    res = PQexec(r->conn, q);
+    if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+        PQclear(res);
+        *dropped = 1;
+        return 0;
+    }
+
+    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (state != NULL && strcmp(state, "42704") == 0) {
+        PQclear(res);
+        return 0;
+    }
+    return cdc_pgrepl_fail_res(res, "DROP_REPLICATION_SLOT", err, errlen);
+}
+
+
+int
 cdc_pgrepl_start(cdc_pgrepl_t *r, const char *slot, const char *publication,
     uint64_t start_lsn, char *err, size_t errlen)
 {
-    PGresult  *res;
-    char      *ident, *pub, lsn[CDC_PGO_LSN_STRLEN], q[1024];
+    PGresult    *res;
+    const char  *state;
+    char        *ident, *pub, lsn[CDC_PGO_LSN_STRLEN], q[1024];
 
     ident = PQescapeIdentifier(r->conn, slot, strlen(slot));
     pub = PQescapeLiteral(r->conn, publication, strlen(publication));
@@ -174,6 +209,15 @@ cdc_pgrepl_start(cdc_pgrepl_t *r, const char *slot, const char *publication,
 
     res = PQexec(r->conn, q);
     if (PQresultStatus(res) != PGRES_COPY_BOTH) {
+        state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (state != NULL && strcmp(state, "42704") == 0) {
+            snprintf(err, errlen, "postgresql replication: slot \"%s\" "
+                     "does not exist (42704): it was dropped, so the "
+                     "changes it held are gone; recreate it and re-sync "
+                     "the tables before streaming again", slot);
+            PQclear(res);
+            return -1;
+        }
         return cdc_pgrepl_fail_res(res, "START_REPLICATION", err, errlen);
     }
     PQclear(res);

@@ -40,7 +40,15 @@ void cdc_pgrepl_destroy(cdc_pgrepl_t *r);
 int cdc_pgrepl_ensure_slot(cdc_pgrepl_t *r, const char *slot, int *created,
     char *err, size_t errlen);
 
-/* START_REPLICATION SLOT slot LOGICAL start (proto_version '1', ...) */
+/* DROP_REPLICATION_SLOT slot WAIT; a missing slot is not an error */
+int cdc_pgrepl_drop_slot(cdc_pgrepl_t *r, const char *slot, int *dropped,
+    char *err, size_t errlen);
+
+/*
+ * START_REPLICATION SLOT slot LOGICAL start (proto_version '1', ...).
+ * A slot that does not exist (dropped behind our back) is an error that
+ * says so and how to recover, never a silent new start.
+ */
 int cdc_pgrepl_start(cdc_pgrepl_t *r, const char *slot,
     const char *publication, uint64_t start_lsn, char *err, size_t errlen);
 

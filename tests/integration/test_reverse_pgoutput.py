@@ -259,3 +259,35 @@ def test_pgrepl_names_a_server_without_logical_wal(postgres, tmp_path):
     assert msgs == []
     assert "CREATE_REPLICATION_SLOT failed (55000)" in err
     assert "wal_level" in err
+
+
+def test_pgrepl_drops_a_slot_and_refuses_a_dropped_one(logical_pg,
+                                                       tmp_path):
+    """A slot dropped behind the stream's back is named with the recovery,
+    never silently recreated by the start; dropping twice is harmless."""
+    pg = logical_pg
+    pg.sql(SCHEMA)
+    msgs, _ = dump(pg, tmp_path, "strangler_shop", 0)
+    assert msgs == [{"slot_created": True}]
+
+    def drop():
+        p = subprocess.run([DUMP, "--drop", pg.dsn(), "strangler_shop"],
+                           capture_output=True, text=True, timeout=60,
+                           env=harness.sanitizer_env(None, str(tmp_path)))
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout)
+
+    assert drop() == {"dropped": True}
+    assert pg.sql("SELECT count(*) FROM pg_replication_slots") == [(0,)]
+    assert drop() == {"dropped": False}
+
+    logdir = str(tmp_path)
+    p = subprocess.run([DUMP, "--no-create", pg.dsn(), "strangler_shop",
+                        "strangler_shop", "1", "10"], capture_output=True,
+                       text=True, timeout=60,
+                       env=harness.sanitizer_env(None, logdir))
+    assert p.returncode == 1
+    assert ('slot "strangler_shop" does not exist (42704): it was dropped, '
+            'so the changes it held are gone') in p.stderr
+    assert not harness.sanitizer_reports(logdir)
+    assert pg.sql("SELECT count(*) FROM pg_replication_slots") == [(0,)]

@@ -6,8 +6,12 @@
  *
  *   pgrepl_dump CONNINFO SLOT PUBLICATION COMMITS [TIMEOUT_S]
  *   pgrepl_dump --check CONNINFO SLOT
+ *   pgrepl_dump --drop CONNINFO SLOT
+ *   pgrepl_dump --no-create CONNINFO SLOT PUBLICATION COMMITS [TIMEOUT_S]
  *
- * --check runs cdc_pgrepl_check_server() and prints {"check": "ok"}.
+ * --check runs cdc_pgrepl_check_server() and prints {"check": "ok"};
+ * --drop drops SLOT and prints {"dropped": true|false};
+ * --no-create streams without creating a missing slot.
  *
  * Creates SLOT (pgoutput) when missing and prints {"slot_created": ...};
  * with COMMITS > 0 streams from the slot's confirmed position until
@@ -241,7 +245,7 @@ main(int argc, char **argv)
 {
     cdc_pgrepl_t  *r;
     char           err[1024];
-    int            created, rc;
+    int            created, create, rc;
     long           want, timeout_s;
 
     if (argc == 4 && strcmp(argv[1], "--check") == 0) {
@@ -253,6 +257,27 @@ main(int argc, char **argv)
         }
         print_json(json_pack("{s:s}", "check", "ok"));
         return 0;
+    }
+
+    if (argc == 4 && strcmp(argv[1], "--drop") == 0) {
+        r = cdc_pgrepl_connect(argv[2], err, sizeof(err));
+        rc = r ? cdc_pgrepl_drop_slot(r, argv[3], &created, err,
+                                      sizeof(err))
+               : -1;
+        cdc_pgrepl_destroy(r);
+        if (rc != 0) {
+            fprintf(stderr, "pgrepl_dump: %s\n", err);
+            return 1;
+        }
+        print_json(json_pack("{s:b}", "dropped", created));
+        return 0;
+    }
+
+    create = 1;
+    if (argc > 1 && strcmp(argv[1], "--no-create") == 0) {
+        create = 0;
+        argv++;
+        argc--;
     }
 
     if (argc < 5) {
@@ -270,8 +295,10 @@ main(int argc, char **argv)
         return 1;
     }
 
-    rc = cdc_pgrepl_ensure_slot(r, argv[2], &created, err, sizeof(err));
-    if (rc == 0) {
+    rc = create ? cdc_pgrepl_ensure_slot(r, argv[2], &created, err,
+                                         sizeof(err))
+                : 0;
+    if (rc == 0 && create) {
         print_json(json_pack("{s:b}", "slot_created", created));
     }
     if (rc == 0 && want > 0) {
