@@ -101,7 +101,8 @@ cdc_pgrepl_ensure_slot(cdc_pgrepl_t *r, const char *slot, int *created,
         return -1;
     }
 
-    snprintf(q, sizeof(q), "SELECT slot_type, coalesce(plugin, '') FROM "
+    snprintf(q, sizeof(q), "SELECT slot_type, coalesce(plugin, ''), "
+             "coalesce(wal_status, '') FROM "
              "pg_catalog.pg_replication_slots WHERE slot_name = %s", lit);
     res = PQexec(r->conn, q);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -119,6 +120,17 @@ cdc_pgrepl_ensure_slot(cdc_pgrepl_t *r, const char *slot, int *created,
                      "exists as a %s slot of plugin \"%s\", not a logical "
                      "pgoutput slot", slot, PQgetvalue(res, 0, 0),
                      PQgetvalue(res, 0, 1));
+            PQclear(res);
+            PQfreemem(lit);
+            PQfreemem(ident);
+            return -1;
+        }
+        if (strcmp(PQgetvalue(res, 0, 2), "lost") == 0) {
+            snprintf(err, errlen, "postgresql replication: slot \"%s\" was "
+                     "invalidated (wal_status = lost: the WAL it needed was "
+                     "removed, see max_slot_wal_keep_size), so the changes "
+                     "it held are gone; drop it and re-sync the tables "
+                     "before streaming again", slot);
             PQclear(res);
             PQfreemem(lit);
             PQfreemem(ident);

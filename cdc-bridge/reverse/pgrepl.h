@@ -35,7 +35,7 @@ void cdc_pgrepl_destroy(cdc_pgrepl_t *r);
 /*
  * Creates the logical slot (plugin pgoutput) unless it exists; *created
  * says which.  An existing slot of another plugin or a physical slot is
- * an error.
+ * an error, and so is an invalidated one (wal_status lost: WAL removed).
  */
 int cdc_pgrepl_ensure_slot(cdc_pgrepl_t *r, const char *slot, int *created,
     char *err, size_t errlen);

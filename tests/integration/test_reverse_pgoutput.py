@@ -291,3 +291,32 @@ def test_pgrepl_drops_a_slot_and_refuses_a_dropped_one(logical_pg,
             'so the changes it held are gone') in p.stderr
     assert not harness.sanitizer_reports(logdir)
     assert pg.sql("SELECT count(*) FROM pg_replication_slots") == [(0,)]
+
+
+def test_pgrepl_refuses_an_invalidated_slot(tmp_path):
+    """max_slot_wal_keep_size removed the WAL a slot needed (wal_status
+    lost): the start says so and names the recovery."""
+    pg = harness.Postgres(tmp_path / "pg", extra_options=(
+        "-c wal_level=logical -c max_slot_wal_keep_size=1MB"))
+    try:
+        pg.sql(SCHEMA)
+        msgs, _ = dump(pg, tmp_path, "strangler_shop", 0)
+        assert msgs == [{"slot_created": True}]
+        for _ in range(3):
+            pg.sql("INSERT INTO audit SELECT g, 'x' FROM"
+                   " generate_series(1, 1000) g")
+            pg.sql("SELECT pg_switch_wal()")
+            pg.sql("CHECKPOINT")
+            if pg.sql("SELECT wal_status FROM pg_replication_slots") == [
+                    ("lost",)]:
+                break
+        assert pg.sql("SELECT wal_status FROM pg_replication_slots") == [
+            ("lost",)]
+
+        msgs, err = dump(pg, tmp_path, "strangler_shop", 1, expect_rc=1)
+        assert msgs == []
+        assert ('slot "strangler_shop" was invalidated (wal_status = lost: '
+                'the WAL it needed was removed') in err
+        assert "drop it and re-sync the tables" in err
+    finally:
+        pg.stop()
