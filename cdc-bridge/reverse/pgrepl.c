@@ -82,72 +82,86 @@ cdc_pgrepl_destroy(cdc_pgrepl_t *r)
 }
 
 
-/* simple query only: a walsender does not speak the extended protocol */
+/* PostgreSQL's rule for slot names: [a-z0-9_], at most 63 bytes */
+static int
+cdc_pgrepl_slot_name(const char *slot, char *err, size_t errlen)
+{
+    size_t  n;
+
+    n = strspn(slot, "abcdefghijklmnopqrstuvwxyz0123456789_");
+    if (n == 0 || slot[n] != '\0' || n > 63) {
+        snprintf(err, errlen, "postgresql replication: invalid slot name "
+                 "\"%s\" (lower-case letters, digits and _, at most 63)",
+                 slot);
+        return -1;
+    }
+    return 0;
+}
+
+
+/* the row of pg_replication_slots: type, plugin, wal_status */
+static int
+cdc_pgrepl_slot_usable(PGresult *res, const char *slot, char *err,
+    size_t errlen)
+{
+    if (strcmp(PQgetvalue(res, 0, 0), "logical") != 0
+        || strcmp(PQgetvalue(res, 0, 1), "pgoutput") != 0)
+    {
+        snprintf(err, errlen, "postgresql replication: slot \"%s\" "
+                 "exists as a %s slot of plugin \"%s\", not a logical "
+                 "pgoutput slot", slot, PQgetvalue(res, 0, 0),
+                 PQgetvalue(res, 0, 1));
+        return -1;
+    }
+
+    if (strcmp(PQgetvalue(res, 0, 2), "lost") == 0) {
+        snprintf(err, errlen, "postgresql replication: slot \"%s\" was "
+                 "invalidated (wal_status = lost: the WAL it needed was "
+                 "removed, see max_slot_wal_keep_size), so the changes "
+                 "it held are gone; drop it and re-sync the tables "
+                 "before streaming again", slot);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * Simple queries only: a walsender does not speak the extended protocol.
+ * The slot name is checked first, so it needs no quoting.
+ */
 int
 cdc_pgrepl_ensure_slot(cdc_pgrepl_t *r, const char *slot, int *created,
     char *err, size_t errlen)
 {
     PGresult  *res;
-    char      *lit, *ident, q[512];
+    char       q[512];
+    int        rc;
 
     *created = 0;
-    lit = PQescapeLiteral(r->conn, slot, strlen(slot));
-    ident = PQescapeIdentifier(r->conn, slot, strlen(slot));
-    if (lit == NULL || ident == NULL) {
-        snprintf(err, errlen, "postgresql replication: slot name \"%s\": "
-                 "%s", slot, PQerrorMessage(r->conn));
-        PQfreemem(lit);
-        PQfreemem(ident);
+    if (cdc_pgrepl_slot_name(slot, err, errlen) != 0) {
         return -1;
     }
 
     snprintf(q, sizeof(q), "SELECT slot_type, coalesce(plugin, ''), "
              "coalesce(wal_status, '') FROM "
-             "pg_catalog.pg_replication_slots WHERE slot_name = %s", lit);
+             "pg_catalog.pg_replication_slots WHERE slot_name = '%s'", slot);
     res = PQexec(r->conn, q);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        PQfreemem(lit);
-        PQfreemem(ident);
         return cdc_pgrepl_fail_res(res, "reading pg_replication_slots", err,
                                    errlen);
     }
 
     if (PQntuples(res) == 1) {
-        if (strcmp(PQgetvalue(res, 0, 0), "logical") != 0
-            || strcmp(PQgetvalue(res, 0, 1), "pgoutput") != 0)
-        {
-            snprintf(err, errlen, "postgresql replication: slot \"%s\" "
-                     "exists as a %s slot of plugin \"%s\", not a logical "
-                     "pgoutput slot", slot, PQgetvalue(res, 0, 0),
-                     PQgetvalue(res, 0, 1));
-            PQclear(res);
-            PQfreemem(lit);
-            PQfreemem(ident);
-            return -1;
-        }
-        if (strcmp(PQgetvalue(res, 0, 2), "lost") == 0) {
-            snprintf(err, errlen, "postgresql replication: slot \"%s\" was "
-                     "invalidated (wal_status = lost: the WAL it needed was "
-                     "removed, see max_slot_wal_keep_size), so the changes "
-                     "it held are gone; drop it and re-sync the tables "
-                     "before streaming again", slot);
-            PQclear(res);
-            PQfreemem(lit);
-            PQfreemem(ident);
-            return -1;
-        }
+        rc = cdc_pgrepl_slot_usable(res, slot, err, errlen);
         PQclear(res);
-        PQfreemem(lit);
-        PQfreemem(ident);
-        return 0;
+        return rc;
     }
     PQclear(res);
 
-    snprintf(q, sizeof(q), "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput "
-             "NOEXPORT_SNAPSHOT", ident);
-    PQfreemem(lit);
-    PQfreemem(ident);
-
+    snprintf(q, sizeof(q), "CREATE_REPLICATION_SLOT \"%s\" LOGICAL "
+             "pgoutput NOEXPORT_SNAPSHOT", slot);
     res = PQexec(r->conn, q);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         return cdc_pgrepl_fail_res(res, "CREATE_REPLICATION_SLOT", err,

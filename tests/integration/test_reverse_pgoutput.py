@@ -209,6 +209,9 @@ def test_pgrepl_refuses_a_slot_that_is_not_logical_pgoutput(logical_pg,
     assert 'slot "phys" exists as a physical slot' in err
     assert "not a logical pgoutput slot" in err
 
+    msgs, err = dump(pg, tmp_path, "Bad-Name'", 1, expect_rc=1)
+    assert "invalid slot name \"Bad-Name'\" (lower-case letters" in err
+
 
 def test_pgrepl_check_server_names_the_setting_to_change(tmp_path):
     pg = harness.Postgres(tmp_path / "pg", extra_options=(
