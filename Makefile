@@ -10,7 +10,8 @@
 #
 # Every C file under cdc-bridge/ except main.c goes into build/libcdc.a, so a
 # new file needs no edit here.  Unit tests are tests/unit/test_*.c, each
-# linked against libcdc.a and cmocka, built with ASan and UBSan.
+# linked against libcdc.a and cmocka, built with ASan and UBSan; the
+# test-only programs tests/tools/*.c likewise, without cmocka.
 
 CC      ?= cc
 BUILD   ?= build
@@ -46,6 +47,8 @@ ASAN_OBJS   := $(BRIDGE_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 TSAN_OBJS   := $(BRIDGE_SRCS:%.c=$(BUILD)/tsan/obj/%.o)
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRCS   := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 MODULE_SRCS := $(wildcard ngx_strangler_module/*.c ngx_strangler_module/*.h \
                  ngx_strangler_module/config include/strangler/*.h) VERSION
 
@@ -118,7 +121,13 @@ $(BUILD)/asan/cdc-bridge: cdc-bridge/main.c $(BUILD)/asan/libcdc.a \
 	$(CC) $(CFLAGS_ALL) $(SAN) $(VERSION_DEF) -o $@ $< \
 	    $(BUILD)/asan/libcdc.a $(LIBS)
 
-unit: $(UNIT_BINS) $(BUILD)/tests/libwalljump.so
+unit: $(UNIT_BINS) $(TOOL_BINS) $(BUILD)/tests/libwalljump.so
+
+# test-only programs the integration tests drive (not installed)
+$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/asan/libcdc.a \
+                        $(BRIDGE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $< $(BUILD)/asan/libcdc.a $(LIBS)
 
 # an LD_PRELOAD that steps the wall clock (tests/integration/test_source_clock.py)
 $(BUILD)/tests/libwalljump.so: tests/lib/walljump.c

@@ -1,5 +1,5 @@
-"""Builds the libFuzzer targets fuzz_config, fuzz_event_json and
-fuzz_percent of tests/fuzz/ (clang, -fsanitize=fuzzer,address,undefined)
+"""Builds the libFuzzer targets fuzz_config, fuzz_event_json,
+fuzz_percent and fuzz_pgoutput of tests/fuzz/ (clang, -fsanitize=fuzzer,address,undefined)
 and runs each for FUZZ_SMOKE_SECONDS (default 20) from its seed corpus:
 no crash, no sanitizer report, no property violation.  Long runs and
 their results: docs/reliability.md.
@@ -128,7 +128,8 @@ TARGETS = sorted(os.path.basename(p)[:-2]
                  for p in glob.glob(os.path.join(FUZZ, "fuzz_*.c"))
                  if os.path.basename(p)[:-2] in ("fuzz_config",
                                                  "fuzz_event_json",
-                                                 "fuzz_percent"))
+                                                 "fuzz_percent",
+                                                 "fuzz_pgoutput"))
 
 
 @pytest.mark.parametrize("target", TARGETS)

@@ -538,10 +538,13 @@ PG_BIN = "/usr/lib/postgresql/15/bin"
 
 class Postgres:
     """PostgreSQL 15 in a temp dir, run as the postgres user (it refuses
-    root), trust auth on 127.0.0.1.  .sql(query, db) as superuser."""
+    root), trust auth on 127.0.0.1.  .sql(query, db) as superuser.
+    extra_options: more server options for pg_ctl -o, e.g.
+    "-c wal_level=logical" for logical replication."""
 
-    def __init__(self, datadir, start=True):
+    def __init__(self, datadir, start=True, extra_options=""):
         self.dir = str(datadir)
+        self.extra_options = extra_options
         self.data = os.path.join(self.dir, "pgdata")
         self.port = free_port()
         self.user = "postgres"
@@ -574,6 +577,8 @@ class Postgres:
         opts = ("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off "
                 "-c synchronous_commit=off -c max_connections=200"
                 % (self.port, self.dir))
+        if self.extra_options:
+            opts += " " + self.extra_options
         p = self.pg_ctl("-o", opts, "-l", os.path.join(self.dir, "pg.log"),
                         "-w", "start")
         if p.returncode != 0:
