@@ -25,8 +25,8 @@ typedef struct {
 
 /*
  * The tables a TRUNCATE [TABLE], DROP TABLE [IF EXISTS] or CREATE OR
- * REPLACE TABLE statement empties (db: the statement's default database), at most max; 0 for any
- * other statement.  Pure: no I/O.
+ * REPLACE TABLE statement empties (db: the statement's default
+ * database), at most max; 0 for any other statement.  Pure: no I/O.
  */
 int cdc_ddl_parse(const char *db, const char *sql, size_t len,
     cdc_ddl_table_t *tables, size_t max);
