@@ -749,55 +749,84 @@ cdc_sink_topics(cdc_sink_t *s, char *err, size_t errlen)
     size_t                            i;
     char                              topic[512], *dot;
     rd_kafka_resp_err_t               e;
-    rd_kafka_topic_partition_list_t  *list;
+    rd_kafka_topic_partition_list_t  *list, *sub;
 
     list = rd_kafka_topic_partition_list_new(8);
 
-    if (s->replay) {
-        rd_kafka_topic_partition_list_add(list, s->dlq_topic,
-                                          RD_KAFKA_PARTITION_UA);
-    } else {
-        for (i = 0; i < s->ntables; i++) {
+    for (i = 0; i < s->ntables; i++) {
+        if (rd_kafka_topic_partition_list_find(list, s->tables[i].topic,
+                                               RD_KAFKA_PARTITION_UA)
+            == NULL)
+        {
             rd_kafka_topic_partition_list_add(list, s->tables[i].topic,
                                               RD_KAFKA_PARTITION_UA);
         }
+    }
 
-        if (s->cf->heartbeat_table && s->cf->heartbeat_table[0]) {
-            s->hb_db = strdup(s->cf->heartbeat_table);
-            if (s->hb_db == NULL) {
-                rd_kafka_topic_partition_list_destroy(list);
-                return cdc_error(err, errlen, "out of memory");
-            }
+    if (s->cf->heartbeat_table && s->cf->heartbeat_table[0]) {
+        s->hb_db = strdup(s->cf->heartbeat_table);
+        if (s->hb_db == NULL) {
+            rd_kafka_topic_partition_list_destroy(list);
+            return cdc_error(err, errlen, "out of memory");
+        }
 
-            dot = strchr(s->hb_db, '.');
-            if (dot == NULL) {
-                rd_kafka_topic_partition_list_destroy(list);
-                return cdc_error(err, errlen, "heartbeat_table \"%s\": "
-                                 "expected db.table",
-                                 s->cf->heartbeat_table);
-            }
+        dot = strchr(s->hb_db, '.');
+        if (dot == NULL) {
+            rd_kafka_topic_partition_list_destroy(list);
+            return cdc_error(err, errlen, "heartbeat_table \"%s\": "
+                             "expected db.table", s->cf->heartbeat_table);
+        }
 
-            *dot = '\0';
-            s->hb_table = dot + 1;
+        *dot = '\0';
+        s->hb_table = dot + 1;
 
-            if (cdc_config_topic(s->cf, s->hb_db, s->hb_table, topic,
-                                 sizeof(topic)) == 0
-                && rd_kafka_topic_partition_list_find(list, topic,
-                                                      RD_KAFKA_PARTITION_UA)
-                   == NULL)
-            {
-                rd_kafka_topic_partition_list_add(list, topic,
-                                                  RD_KAFKA_PARTITION_UA);
-            }
+        if (cdc_config_topic(s->cf, s->hb_db, s->hb_table, topic,
+                             sizeof(topic)) == 0
+            && rd_kafka_topic_partition_list_find(list, topic,
+                                                  RD_KAFKA_PARTITION_UA)
+               == NULL)
+        {
+            rd_kafka_topic_partition_list_add(list, topic,
+                                              RD_KAFKA_PARTITION_UA);
         }
     }
 
-    for (i = 0; i < (size_t) list->cnt; i++) {
-        cdc_log_info("service %s: consuming %s", s->svc->name,
-                     list->elems[i].topic);
+    /* the service's partitions: its watermark is their minimum (lag.c),
+       in --replay-dead-letters too */
+    s->topics = calloc((size_t) list->cnt + 1, sizeof(char *));
+    if (s->topics == NULL) {
+        rd_kafka_topic_partition_list_destroy(list);
+        return cdc_error(err, errlen, "out of memory");
     }
 
-    e = rd_kafka_subscribe(s->rk, list);
+    for (i = 0; i < (size_t) list->cnt; i++) {
+        s->topics[i] = strdup(list->elems[i].topic);
+        if (s->topics[i] == NULL) {
+            rd_kafka_topic_partition_list_destroy(list);
+            return cdc_error(err, errlen, "out of memory");
+        }
+        s->ntopics++;
+    }
+
+    sub = list;
+
+    if (s->replay) {
+        sub = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(sub, s->dlq_topic,
+                                          RD_KAFKA_PARTITION_UA);
+    }
+
+    for (i = 0; i < (size_t) sub->cnt; i++) {
+        cdc_log_info("service %s: consuming %s", s->svc->name,
+                     sub->elems[i].topic);
+    }
+
+    e = rd_kafka_subscribe(s->rk, sub);
+
+    if (sub != list) {
+        rd_kafka_topic_partition_list_destroy(sub);
+    }
+
     rd_kafka_topic_partition_list_destroy(list);
 
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -1037,6 +1066,16 @@ done:
     }
 
     free(s->hb_db);
+
+    if (s->topics) {
+        size_t  i;
+
+        for (i = 0; i < s->ntopics; i++) {
+            free(s->topics[i]);
+        }
+        free(s->topics);
+    }
+
     free(s->batch[0].changes);
     free(s->batch[1].changes);
     free(s->params);
