@@ -298,13 +298,15 @@ cdc_offsets_add_str(cdc_sql_t *b, const char *v)
 static int
 cdc_offsets_arrays(cdc_sink_t *s, cdc_sink_batch_t *b, cdc_sql_t *a)
 {
-    size_t                    i, k, n;
+    size_t                    i, k, n, nparts;
     int64_t                  *ts;
     const cdc_sink_change_t **last, *c;
     cdc_sink_part_t          *p;
 
-    ts = calloc(s->nparts + 1, sizeof(int64_t));
-    last = calloc(s->nparts + 1, sizeof(cdc_sink_change_t *));
+    /* the main thread may add partitions meanwhile: not this batch's */
+    nparts = __atomic_load_n(&s->nparts, __ATOMIC_ACQUIRE);
+    ts = calloc(nparts + 1, sizeof(int64_t));
+    last = calloc(nparts + 1, sizeof(cdc_sink_change_t *));
 
     if (ts == NULL || last == NULL) {
         free(ts);
@@ -316,7 +318,7 @@ cdc_offsets_arrays(cdc_sink_t *s, cdc_sink_batch_t *b, cdc_sql_t *a)
         c = &b->changes[i];
 
         if (c->source == NULL || c->part < 0
-            || (size_t) c->part >= s->nparts)
+            || (size_t) c->part >= nparts)
         {
             continue;
         }
@@ -333,7 +335,7 @@ cdc_offsets_arrays(cdc_sink_t *s, cdc_sink_batch_t *b, cdc_sql_t *a)
 
     n = 0;
 
-    for (i = 0; i < s->nparts; i++) {
+    for (i = 0; i < nparts; i++) {
         p = &s->parts[i];
 
         if (b->next[i] < 0) {
