@@ -51,14 +51,16 @@ static void
 cdc_sink_usage(FILE *out)
 {
     fprintf(out,
-        "usage: cdc-bridge sink [-c FILE] --service NAME\n"
+        "usage: cdc-bridge sink [-c FILE] --service NAME [--instance ID]\n"
         "       cdc-bridge sink [-c FILE] --service NAME "
         "--replay-dead-letters\n"
         "       cdc-bridge sink [-c FILE] --service NAME "
         "--reset-offsets TOPIC\n\n"
         "Applies the service's changes from Kafka into its PostgreSQL "
         "database,\nexactly once (offsets are kept in the target, "
-        "strangler_cdc.offsets).\n");
+        "strangler_cdc.offsets).  Several instances of one service (one "
+        "--instance ID\neach, letters, digits, '.', '_', '-') share its "
+        "partitions.\n");
 }
 
 
@@ -843,7 +845,7 @@ cdc_cmd_sink(int argc, char **argv)
     int                  c, rc, replay;
     char                 err[CDC_SINK_ERRLEN], group[512], dlq[512];
     char                 ident[128], app[128], instance[600];
-    const char          *file, *service, *reset;
+    const char          *file, *service, *reset, *inst;
     cdc_sink_t          *s;
     cdc_config_t         cf;
     struct sigaction     sa;
@@ -854,6 +856,7 @@ cdc_cmd_sink(int argc, char **argv)
         { "service", required_argument, NULL, 's' },
         { "replay-dead-letters", no_argument, NULL, 'R' },
         { "reset-offsets", required_argument, NULL, 'O' },
+        { "instance", required_argument, NULL, 'I' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -861,6 +864,7 @@ cdc_cmd_sink(int argc, char **argv)
     file = NULL;
     service = NULL;
     reset = NULL;
+    inst = "1";
     replay = 0;
     optind = 1;
 
@@ -870,9 +874,19 @@ cdc_cmd_sink(int argc, char **argv)
         case 's': service = optarg; break;
         case 'R': replay = 1; break;
         case 'O': reset = optarg; break;
+        case 'I': inst = optarg; break;
         case 'h': cdc_sink_usage(stdout); return CDC_SINK_EXIT_OK;
         default: cdc_sink_usage(stderr); return CDC_SINK_EXIT_USAGE;
         }
+    }
+
+    if (inst[0] == '\0' || strlen(inst) > 64
+        || strspn(inst, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789._-") != strlen(inst))
+    {
+        fprintf(stderr, "cdc-bridge sink: --instance \"%s\": expected 1 to "
+                "64 letters, digits, '.', '_' or '-'\n", inst);
+        return CDC_SINK_EXIT_USAGE;
     }
 
     if (service == NULL || optind != argc) {
@@ -962,9 +976,9 @@ cdc_cmd_sink(int argc, char **argv)
 
     {
         /* static membership: a restarted sink takes its partitions back
-           at once, and a second sink of the same service fences the
-           first instead of both applying */
-        snprintf(instance, sizeof(instance), "%s.1", group);
+           at once; on a real cluster a second sink with the same
+           --instance fences the first, others share the partitions */
+        snprintf(instance, sizeof(instance), "%s.%s", group, inst);
 
         const char *const  extra[] = {
             "group.instance.id", instance,

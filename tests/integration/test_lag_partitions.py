@@ -16,6 +16,7 @@ is the slowest partition's").
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 import urllib.request
@@ -77,7 +78,7 @@ class Pipeline:
         self.run.start()
         self.parts.append(self.run)
 
-    def sink(self, name):
+    def sink(self, name, *args):
         lagfile = os.path.join(self.tmp, name + ".lag")
         port = harness.free_port()
         env = ss.env_for(self.kafka, self.postgres, mariadb=self.mariadb,
@@ -85,7 +86,7 @@ class Pipeline:
                          metrics_listen="127.0.0.1:%d" % port)
         env["CDC_KAFKA_TOPIC_PREFIX"] = "monolith"
         env.update(HB)
-        s = ss.Sink(os.path.join(self.tmp, name), env).start()
+        s = ss.Sink(os.path.join(self.tmp, name), env, args=args).start()
         s.lagfile = lagfile
         s.port = port
         self.sinks.append(s)
@@ -221,9 +222,9 @@ def assigned(sink):
 
 def test_two_sinks_one_watermark(pipeline):
     p = pipeline()
-    a = p.sink("a")
+    a = p.sink("a", "--instance", "a")
     harness.wait_for(lambda: fresh(a), timeout=90, what="sink a caught up")
-    b = p.sink("b")
+    b = p.sink("b", "--instance", "b")
     # the mock cluster's rebalance takes 5-11 s
     harness.wait_for(lambda: assigned(a) and assigned(b), timeout=60,
                      what="both instances hold partitions")
@@ -263,3 +264,11 @@ def test_two_sinks_one_watermark(pipeline):
     for c in (a, b):
         assert c.stop() == 0, c.output()
         assert not c.problems()
+
+
+def test_instance_id_is_checked():
+    r = subprocess.run([harness.bridge_path(), "sink", "--service", "orders",
+                        "--instance", "a b"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 2, r
+    assert '--instance "a b": expected 1 to 64 letters' in r.stderr, r.stderr
