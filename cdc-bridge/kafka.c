@@ -233,11 +233,22 @@ cdc_kafka_produce(rd_kafka_t *rk, const char *topic, const void *key,
     size_t klen, const void *value, size_t vlen, void *msg_opaque,
     volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
+    return cdc_kafka_produce_to(rk, topic, RD_KAFKA_PARTITION_UA, key, klen,
+                                value, vlen, msg_opaque, stop, err, errlen);
+}
+
+
+int
+cdc_kafka_produce_to(rd_kafka_t *rk, const char *topic, int32_t partition,
+    const void *key, size_t klen, const void *value, size_t vlen,
+    void *msg_opaque, volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
     rd_kafka_resp_err_t  e;
 
     for ( ;; ) {
         e = rd_kafka_producev(rk,
                               RD_KAFKA_V_TOPIC(topic),
+                              RD_KAFKA_V_PARTITION(partition),
                               RD_KAFKA_V_KEY((void *) key, klen),
                               RD_KAFKA_V_VALUE((void *) value, vlen),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),

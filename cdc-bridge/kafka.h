@@ -90,6 +90,12 @@ int cdc_kafka_produce(rd_kafka_t *rk, const char *topic, const void *key,
     size_t klen, const void *value, size_t vlen, void *msg_opaque,
     volatile sig_atomic_t *stop, char *err, size_t errlen);
 
+/* the same into one partition (RD_KAFKA_PARTITION_UA: by key) */
+int cdc_kafka_produce_to(rd_kafka_t *rk, const char *topic,
+    int32_t partition, const void *key, size_t klen, const void *value,
+    size_t vlen, void *msg_opaque, volatile sig_atomic_t *stop, char *err,
+    size_t errlen);
+
 /*
  * Waits up to timeout_ms for every queued message to be delivered (or
  * fail), serving delivery reports.  Returns the number still queued.

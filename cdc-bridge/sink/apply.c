@@ -353,6 +353,11 @@ cdc_apply_prepare(cdc_sink_t *s, cdc_sink_batch_t *b, cdc_sink_change_t *c)
     }
 
     c->op = op[0];
+
+    if (c->op == 'm') {
+        return 0;                       /* a progress marker (events.md) */
+    }
+
     c->table = cdc_apply_table(s, db, table);
 
     if (c->table == NULL) {

@@ -1,16 +1,24 @@
 /*
- * cdc-bridge sink: lag accounting.  A thread of its own, every 200 ms:
+ * cdc-bridge sink: lag accounting.  A thread of its own, every 200 ms,
+ * on a PostgreSQL connection of its own:
  *
- *   pending       sum over the assigned partitions of Kafka's high
- *                 watermark (librdkafka's cached value) minus the next
- *                 offset to apply: consumed-but-unapplied plus unconsumed
- *   watermark_ms  the newest source commit time applied (heartbeat rows
- *                 count: their beat_ms column, or the event's ts_ms)
- *   lag_ms        now - watermark_ms
+ *   watermark_ms  the minimum over the service's partitions (every
+ *                 partition of its topics the group ever assigned, to
+ *                 this instance or another) of the applied source time
+ *                 strangler_cdc.offsets holds for it (offsets.c: newest
+ *                 row, heartbeat row or marker there); 0 while any of
+ *                 them has none.  Every instance of the service computes
+ *                 the same figure from the same rows.
+ *   lag_ms        now - watermark_ms, -1 when it is 0
+ *   pending       sum over this instance's assigned partitions of Kafka's
+ *                 high watermark (librdkafka's cached value) minus the
+ *                 next offset to apply
  *
  * goes to the lag file (include/strangler/lagfile.h: "<file>.tmp" then
- * rename), to gauges in /metrics and to /status.  The main loop only
- * updates the numbers under s->lock.
+ * rename), to gauges in /metrics and to /status.  While PostgreSQL cannot
+ * be read the last watermark read stays (nothing can be applied past it
+ * meanwhile) and lag_ms grows.  The main loop only updates its numbers
+ * under s->lock.
  */
 
 #include <errno.h>
@@ -41,6 +49,12 @@ typedef struct {
     cdc_series_t    *m_watermark;
     cdc_series_t    *m_commit_lag;
     strangler_lag_t  last;
+    PGconn          *pg;               /* the thread's own */
+    int64_t          pg_tried_ms;
+    int              pg_warned;
+    int64_t          watermark_ms;     /* from the table, under s->lock */
+    char            *parts_json;       /* /status "partitions", under
+                                          s->lock */
 } cdc_lag_state_t;
 
 
@@ -52,12 +66,143 @@ cdc_lag_now_ms(void)
 }
 
 
+/* one partition's row as /status shows it */
+static int
+cdc_lag_part_json(cdc_sink_t *s, PGresult *r, int k, cdc_sql_t *out)
+{
+    int              assigned;
+    char             buf[1024];
+    int64_t          hwm;
+    size_t           i;
+    const char      *topic, *ts, *gtid, *file, *pos;
+    cdc_sink_part_t *p;
+
+    topic = PQgetvalue(r, k, 0);
+    ts = PQgetisnull(r, k, 3) ? "null" : PQgetvalue(r, k, 3);
+    gtid = PQgetvalue(r, k, 4);
+    file = PQgetvalue(r, k, 5);
+    pos = PQgetisnull(r, k, 6) ? "null" : PQgetvalue(r, k, 6);
+
+    if (strpbrk(gtid, "\\\"") || strpbrk(file, "\\\"")
+        || strpbrk(topic, "\\\""))
+    {
+        gtid = "";
+        file = "";
+    }
+
+    assigned = 0;
+    hwm = -1;
+
+    for (i = 0; i < s->nparts; i++) {
+        p = &s->parts[i];
+        if (p->assigned && p->partition == atoi(PQgetvalue(r, k, 1))
+            && strcmp(p->topic, topic) == 0)
+        {
+            assigned = 1;
+            hwm = p->hwm;
+        }
+    }
+
+    snprintf(buf, sizeof(buf),
+             "%s{\"topic\":\"%s\",\"partition\":%s,\"next_offset\":%s,"
+             "\"source_ts_ms\":%s,\"gtid\":\"%s\",\"file\":\"%s\","
+             "\"pos\":%s,\"assigned\":%s,\"high_watermark\":%lld}",
+             k ? "," : "", topic, PQgetvalue(r, k, 1), PQgetvalue(r, k, 2),
+             ts, gtid, file, pos, assigned ? "true" : "false",
+             (long long) hwm);
+    cdc_sql_add(out, buf);
+
+    return out->oom ? -1 : 0;
+}
+
+
+/*
+ * The lag thread only: the watermark from strangler_cdc.offsets, into
+ * ls->watermark_ms and ls->parts_json.  Returns -1 when PostgreSQL could
+ * not be read (the last values stay).
+ */
+static int
+cdc_lag_read_table(cdc_sink_t *s)
+{
+    int               k, n;
+    char              err[CDC_SINK_ERRLEN], app[128];
+    int64_t           wm, ts, now;
+    PGresult         *r;
+    cdc_sql_t         js;
+    cdc_lag_state_t  *ls;
+
+    ls = s->lag;
+    now = cdc_lag_now_ms();
+
+    if (ls->pg == NULL) {
+        if (now - ls->pg_tried_ms < 1000) {
+            return -1;
+        }
+
+        ls->pg_tried_ms = now;
+        snprintf(app, sizeof(app), "cdc-bridge sink %s lag", s->svc->name);
+        ls->pg = cdc_pg_connect(s->svc, app, err, sizeof(err));
+
+        if (ls->pg == NULL) {
+            if (!ls->pg_warned) {
+                cdc_log_warn("service %s: lag: %s", s->svc->name, err);
+                ls->pg_warned = 1;
+            }
+            return -1;
+        }
+
+        ls->pg_warned = 0;
+    }
+
+    r = cdc_offsets_partitions(ls->pg, s->svc->name, s->topics, s->ntopics,
+                               err, sizeof(err));
+    if (r == NULL) {
+        if (!ls->pg_warned) {
+            cdc_log_warn("service %s: lag: %s", s->svc->name, err);
+            ls->pg_warned = 1;
+        }
+        PQfinish(ls->pg);
+        ls->pg = NULL;
+        return -1;
+    }
+
+    n = PQntuples(r);
+    wm = n > 0 ? INT64_MAX : 0;
+    memset(&js, 0, sizeof(js));
+
+    pthread_mutex_lock(&s->lock);
+
+    for (k = 0; k < n; k++) {
+        ts = PQgetisnull(r, k, 3) ? 0 : strtoll(PQgetvalue(r, k, 3), NULL,
+                                                 10);
+        if (ts < wm) {
+            wm = ts;
+        }
+        (void) cdc_lag_part_json(s, r, k, &js);
+    }
+
+    ls->watermark_ms = wm > 0 ? wm : 0;
+
+    if (!js.oom) {
+        free(ls->parts_json);
+        ls->parts_json = js.p;
+    } else {
+        free(js.p);
+    }
+
+    pthread_mutex_unlock(&s->lock);
+    PQclear(r);
+
+    return 0;
+}
+
+
 static void
 cdc_lag_compute(cdc_sink_t *s, strangler_lag_t *lag)
 {
     int              any;
     size_t           i;
-    int64_t          lo, hi, pending;
+    int64_t          lo, hi, pending, wm;
     cdc_sink_part_t *p;
 
     lag->updated_ms = cdc_lag_now_ms();
@@ -88,10 +233,11 @@ cdc_lag_compute(cdc_sink_t *s, strangler_lag_t *lag)
         }
     }
 
+    wm = ((cdc_lag_state_t *) s->lag)->watermark_ms;
+
     lag->pending = any ? pending : -1;
-    lag->watermark_ms = s->watermark_ms;
-    lag->lag_ms = s->watermark_ms > 0 ? lag->updated_ms - s->watermark_ms
-                                      : -1;
+    lag->watermark_ms = wm;
+    lag->lag_ms = wm > 0 ? lag->updated_ms - wm : -1;
     if (lag->lag_ms < -1) {
         lag->lag_ms = 0;               /* clocks a little apart */
     }
@@ -180,6 +326,7 @@ cdc_lag_write_now(cdc_sink_t *s)
 static void *
 cdc_lag_thread(void *arg)
 {
+    int64_t           start, left;
     cdc_sink_t       *s;
     cdc_lag_state_t  *ls;
     struct timespec   ts;
@@ -188,10 +335,14 @@ cdc_lag_thread(void *arg)
     ls = s->lag;
 
     while (!__atomic_load_n(&ls->quit, __ATOMIC_RELAXED)) {
+        start = cdc_clock_mono_ms();
+        (void) cdc_lag_read_table(s);
         cdc_lag_write_now(s);
 
+        /* every 200 ms, however long the query took */
+        left = CDC_LAG_PERIOD_MS - (cdc_clock_mono_ms() - start);
         ts.tv_sec = 0;
-        ts.tv_nsec = CDC_LAG_PERIOD_MS * 1000000L;
+        ts.tv_nsec = (left > 10 ? left : 10) * 1000000L;
         nanosleep(&ts, NULL);
     }
 
@@ -203,8 +354,7 @@ static char *
 cdc_lag_status(void *data)
 {
     int              n;
-    char            *out, *parts, *np;
-    size_t           i, cap, len;
+    char            *out;
     cdc_sink_t      *s;
     cdc_lag_state_t *ls;
     strangler_lag_t  lag;
@@ -214,43 +364,7 @@ cdc_lag_status(void *data)
 
     cdc_lag_compute(s, &lag);
 
-    cap = 256;
-    len = 0;
-    parts = malloc(cap);
-    if (parts == NULL) {
-        return NULL;
-    }
-    parts[0] = '\0';
-
     pthread_mutex_lock(&s->lock);
-
-    for (i = 0; i < s->nparts; i++) {
-        if (!s->parts[i].assigned) {
-            continue;
-        }
-
-        if (cap - len < 400) {
-            cap *= 2;
-            np = realloc(parts, cap);
-            if (np == NULL) {
-                pthread_mutex_unlock(&s->lock);
-                free(parts);
-                return NULL;
-            }
-            parts = np;
-        }
-
-        n = snprintf(parts + len, cap - len,
-                     "%s{\"topic\":\"%s\",\"partition\":%d,"
-                     "\"next_offset\":%lld,\"high_watermark\":%lld}",
-                     len ? "," : "", s->parts[i].topic,
-                     (int) s->parts[i].partition,
-                     (long long) s->parts[i].next,
-                     (long long) s->parts[i].hwm);
-        if (n > 0) {
-            len += (size_t) n;
-        }
-    }
 
     n = asprintf(&out,
                  "{\"service\":\"%s\",\"mode\":\"%s\",\"lag_ms\":%lld,"
@@ -266,11 +380,10 @@ cdc_lag_status(void *data)
                  (unsigned long long) s->dead,
                  (unsigned long long) s->batches, s->last_file,
                  (long long) s->last_pos, s->last_gtid,
-                 (long long) s->last_applied_ms, parts);
+                 (long long) s->last_applied_ms,
+                 ls->parts_json ? ls->parts_json : "");
 
     pthread_mutex_unlock(&s->lock);
-    free(parts);
-    (void) ls;
 
     return n < 0 ? NULL : out;
 }
@@ -309,8 +422,8 @@ cdc_lag_start(cdc_sink_t *s, char *err, size_t errlen)
     name = s->svc->name;
 
     f = cdc_metrics_gauge(s->metrics, "sink_lag_seconds",
-                          "Now minus the source commit time of the newest "
-                          "change or heartbeat applied.", "service");
+                          "Now minus the service's watermark (the oldest "
+                          "partition's applied source time).", "service");
     ls->m_lag = f ? cdc_metric_series(f, name, NULL) : NULL;
 
     f = cdc_metrics_gauge(s->metrics, "sink_pending_events",
@@ -318,7 +431,8 @@ cdc_lag_start(cdc_sink_t *s, char *err, size_t errlen)
     ls->m_pending = f ? cdc_metric_series(f, name, NULL) : NULL;
 
     f = cdc_metrics_gauge(s->metrics, "sink_watermark_seconds",
-                          "Source time up to which changes are applied.",
+                          "Source time up to which changes are applied "
+                          "on every partition.",
                           "service");
     ls->m_watermark = f ? cdc_metric_series(f, name, NULL) : NULL;
 
@@ -374,6 +488,11 @@ cdc_lag_stop(cdc_sink_t *s)
         pthread_join(ls->thread, NULL);
     }
 
+    if (ls->pg) {
+        PQfinish(ls->pg);
+    }
+
+    free(ls->parts_json);
     free(ls);
     s->lag = NULL;
 }

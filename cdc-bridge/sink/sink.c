@@ -52,14 +52,16 @@ static void
 cdc_sink_usage(FILE *out)
 {
     fprintf(out,
-        "usage: cdc-bridge sink [-c FILE] --service NAME\n"
+        "usage: cdc-bridge sink [-c FILE] --service NAME [--instance ID]\n"
         "       cdc-bridge sink [-c FILE] --service NAME "
         "--replay-dead-letters\n"
         "       cdc-bridge sink [-c FILE] --service NAME "
         "--reset-offsets TOPIC\n\n"
         "Applies the service's changes from Kafka into its PostgreSQL "
         "database,\nexactly once (offsets are kept in the target, "
-        "strangler_cdc.offsets).\n");
+        "strangler_cdc.offsets).  Several instances of one service (one "
+        "--instance ID\neach, letters, digits, '.', '_', '-') share its "
+        "partitions.\n");
 }
 
 
@@ -794,55 +796,84 @@ cdc_sink_topics(cdc_sink_t *s, char *err, size_t errlen)
     size_t                            i;
     char                              topic[512], *dot;
     rd_kafka_resp_err_t               e;
-    rd_kafka_topic_partition_list_t  *list;
+    rd_kafka_topic_partition_list_t  *list, *sub;
 
     list = rd_kafka_topic_partition_list_new(8);
 
-    if (s->replay) {
-        rd_kafka_topic_partition_list_add(list, s->dlq_topic,
-                                          RD_KAFKA_PARTITION_UA);
-    } else {
-        for (i = 0; i < s->ntables; i++) {
+    for (i = 0; i < s->ntables; i++) {
+        if (rd_kafka_topic_partition_list_find(list, s->tables[i].topic,
+                                               RD_KAFKA_PARTITION_UA)
+            == NULL)
+        {
             rd_kafka_topic_partition_list_add(list, s->tables[i].topic,
                                               RD_KAFKA_PARTITION_UA);
         }
+    }
 
-        if (s->cf->heartbeat_table && s->cf->heartbeat_table[0]) {
-            s->hb_db = strdup(s->cf->heartbeat_table);
-            if (s->hb_db == NULL) {
-                rd_kafka_topic_partition_list_destroy(list);
-                return cdc_error(err, errlen, "out of memory");
-            }
+    if (s->cf->heartbeat_table && s->cf->heartbeat_table[0]) {
+        s->hb_db = strdup(s->cf->heartbeat_table);
+        if (s->hb_db == NULL) {
+            rd_kafka_topic_partition_list_destroy(list);
+            return cdc_error(err, errlen, "out of memory");
+        }
 
-            dot = strchr(s->hb_db, '.');
-            if (dot == NULL) {
-                rd_kafka_topic_partition_list_destroy(list);
-                return cdc_error(err, errlen, "heartbeat_table \"%s\": "
-                                 "expected db.table",
-                                 s->cf->heartbeat_table);
-            }
+        dot = strchr(s->hb_db, '.');
+        if (dot == NULL) {
+            rd_kafka_topic_partition_list_destroy(list);
+            return cdc_error(err, errlen, "heartbeat_table \"%s\": "
+                             "expected db.table", s->cf->heartbeat_table);
+        }
 
-            *dot = '\0';
-            s->hb_table = dot + 1;
+        *dot = '\0';
+        s->hb_table = dot + 1;
 
-            if (cdc_config_topic(s->cf, s->hb_db, s->hb_table, topic,
-                                 sizeof(topic)) == 0
-                && rd_kafka_topic_partition_list_find(list, topic,
-                                                      RD_KAFKA_PARTITION_UA)
-                   == NULL)
-            {
-                rd_kafka_topic_partition_list_add(list, topic,
-                                                  RD_KAFKA_PARTITION_UA);
-            }
+        if (cdc_config_topic(s->cf, s->hb_db, s->hb_table, topic,
+                             sizeof(topic)) == 0
+            && rd_kafka_topic_partition_list_find(list, topic,
+                                                  RD_KAFKA_PARTITION_UA)
+               == NULL)
+        {
+            rd_kafka_topic_partition_list_add(list, topic,
+                                              RD_KAFKA_PARTITION_UA);
         }
     }
 
-    for (i = 0; i < (size_t) list->cnt; i++) {
-        cdc_log_info("service %s: consuming %s", s->svc->name,
-                     list->elems[i].topic);
+    /* the service's partitions: its watermark is their minimum (lag.c),
+       in --replay-dead-letters too */
+    s->topics = calloc((size_t) list->cnt + 1, sizeof(char *));
+    if (s->topics == NULL) {
+        rd_kafka_topic_partition_list_destroy(list);
+        return cdc_error(err, errlen, "out of memory");
     }
 
-    e = rd_kafka_subscribe(s->rk, list);
+    for (i = 0; i < (size_t) list->cnt; i++) {
+        s->topics[i] = strdup(list->elems[i].topic);
+        if (s->topics[i] == NULL) {
+            rd_kafka_topic_partition_list_destroy(list);
+            return cdc_error(err, errlen, "out of memory");
+        }
+        s->ntopics++;
+    }
+
+    sub = list;
+
+    if (s->replay) {
+        sub = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(sub, s->dlq_topic,
+                                          RD_KAFKA_PARTITION_UA);
+    }
+
+    for (i = 0; i < (size_t) sub->cnt; i++) {
+        cdc_log_info("service %s: consuming %s", s->svc->name,
+                     sub->elems[i].topic);
+    }
+
+    e = rd_kafka_subscribe(s->rk, sub);
+
+    if (sub != list) {
+        rd_kafka_topic_partition_list_destroy(sub);
+    }
+
     rd_kafka_topic_partition_list_destroy(list);
 
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -859,7 +890,7 @@ cdc_cmd_sink(int argc, char **argv)
     int                  c, rc, replay;
     char                 err[CDC_SINK_ERRLEN], group[512], dlq[512];
     char                 ident[128], app[128], instance[600];
-    const char          *file, *service, *reset;
+    const char          *file, *service, *reset, *inst;
     cdc_sink_t          *s;
     cdc_config_t         cf;
     struct sigaction     sa;
@@ -870,6 +901,7 @@ cdc_cmd_sink(int argc, char **argv)
         { "service", required_argument, NULL, 's' },
         { "replay-dead-letters", no_argument, NULL, 'R' },
         { "reset-offsets", required_argument, NULL, 'O' },
+        { "instance", required_argument, NULL, 'I' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -877,6 +909,7 @@ cdc_cmd_sink(int argc, char **argv)
     file = NULL;
     service = NULL;
     reset = NULL;
+    inst = "1";
     replay = 0;
     optind = 1;
 
@@ -886,9 +919,19 @@ cdc_cmd_sink(int argc, char **argv)
         case 's': service = optarg; break;
         case 'R': replay = 1; break;
         case 'O': reset = optarg; break;
+        case 'I': inst = optarg; break;
         case 'h': cdc_sink_usage(stdout); return CDC_SINK_EXIT_OK;
         default: cdc_sink_usage(stderr); return CDC_SINK_EXIT_USAGE;
         }
+    }
+
+    if (inst[0] == '\0' || strlen(inst) > 64
+        || strspn(inst, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789._-") != strlen(inst))
+    {
+        fprintf(stderr, "cdc-bridge sink: --instance \"%s\": expected 1 to "
+                "64 letters, digits, '.', '_' or '-'\n", inst);
+        return CDC_SINK_EXIT_USAGE;
     }
 
     if (service == NULL || optind != argc) {
@@ -979,9 +1022,9 @@ cdc_cmd_sink(int argc, char **argv)
 
     {
         /* static membership: a restarted sink takes its partitions back
-           at once, and a second sink of the same service fences the
-           first instead of both applying */
-        snprintf(instance, sizeof(instance), "%s.1", group);
+           at once; on a real cluster a second sink with the same
+           --instance fences the first, others share the partitions */
+        snprintf(instance, sizeof(instance), "%s.%s", group, inst);
 
         const char *const  extra[] = {
             "group.instance.id", instance,
@@ -1087,6 +1130,16 @@ done:
     }
 
     free(s->hb_db);
+
+    if (s->topics) {
+        size_t  i;
+
+        for (i = 0; i < s->ntopics; i++) {
+            free(s->topics[i]);
+        }
+        free(s->topics);
+    }
+
     free(s->batch[0].changes);
     free(s->batch[1].changes);
     free(s->params);

@@ -292,6 +292,8 @@ int cdc_offsets_reset(cdc_sink_t *s, const char *topic, char *err,
     size_t errlen);
 cdc_sink_part_t *cdc_offsets_part(cdc_sink_t *s, const char *topic,
     int32_t partition);
+PGresult *cdc_offsets_partitions(PGconn *pg, const char *service,
+    char *const *topics, size_t ntopics, char *err, size_t errlen);
 
 /* deadletter.c */
 int cdc_deadletter_send(cdc_sink_t *s, cdc_sink_change_t *c,

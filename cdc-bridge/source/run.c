@@ -505,6 +505,16 @@ cdc_run_emit(void *data, const cdc_stream_change_t *c)
 
     if (cdc_heartbeat_is(&r->hb, c->db, c->table)) {
         cdc_run_heartbeat_seen(r, c);
+
+        /* progress travels in order with the data (marker.c) */
+        if (cdc_run_produce(r, c->db, c->table, c->topic, c->key,
+                            c->key_len, c->value, c->value_len, c->op)
+            != 0)
+        {
+            return -1;
+        }
+
+        return cdc_run_markers(r, c);
     }
 
     return cdc_run_produce(r, c->db, c->table, c->topic, c->key,
@@ -1181,6 +1191,7 @@ done:
     if (r->schema) {
         mysql_close(r->schema);
     }
+    cdc_run_markers_free(r);
     cdc_checkpoint_free(&r->ck);
     cdc_acks_free(&r->acks);
     free(r->tables);

@@ -15,11 +15,15 @@
 #include "config.h"
 #include "metrics.h"
 #include "source/source.h"
+#include "source/stream.h"
 
 
 #define CDC_RUN_ACK_WINDOW     (1u << 22)
 #define CDC_RUN_COMMITS        (1u << 13)  /* ~1.3 KiB each */
 #define CDC_RUN_MAX_TABLES     4096
+
+
+typedef struct cdc_run_markers_s  cdc_run_markers_t;
 
 
 typedef struct {
@@ -61,6 +65,7 @@ struct cdc_run_s {
     cdc_run_table_t        *tables;
     size_t                  ntables;
     cdc_run_table_t        *last_table;
+    cdc_run_markers_t      *markers;    /* marker.c */
 
     MYSQL                  *schema;     /* column types for the stream */
     int                     schema_lost;
@@ -94,6 +99,11 @@ struct cdc_run_s {
 /* lag.c: the metrics families, and the HTTP server when [metrics] listen
    is set; -1 with err when the server cannot start */
 int cdc_run_metrics_init(cdc_run_t *r, char *err, size_t errlen);
+
+/* marker.c: after the heartbeat row c, a progress marker (op "m") into
+   every partition of every topic run produces for; -1 when stopping */
+int cdc_run_markers(cdc_run_t *r, const cdc_stream_change_t *c);
+void cdc_run_markers_free(cdc_run_t *r);
 
 /* milliseconds behind the source now, -1 unknown; call under r->lock */
 int64_t cdc_run_lag_ms(const cdc_run_t *r, int64_t now);

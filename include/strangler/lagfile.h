@@ -17,14 +17,17 @@
  *   updated_ms    wall clock (ms since the epoch) when the sink wrote it;
  *                 a reader treats the file as stale when now - updated_ms
  *                 exceeds its own limit
- *   lag_ms        apply lag: wall clock at write minus the source commit
- *                 time of the newest change (or heartbeat) applied, ms;
- *                 -1 when unknown (nothing applied yet)
+ *   lag_ms        apply lag: wall clock at write minus watermark_ms, ms;
+ *                 -1 when unknown (watermark_ms is 0)
  *   watermark_ms  source-clock time (ms since the epoch) up to which every
- *                 change is applied in the service's database; heartbeats
- *                 advance it while the monolith is idle; 0 when unknown
+ *                 change is applied in the service's database: the minimum
+ *                 over the service's partitions of the source time applied
+ *                 there (rows, heartbeat rows, progress markers), read
+ *                 from strangler_cdc.offsets, so every sink instance of
+ *                 the service writes the same figure; 0 when unknown
  *   pending       events consumed from Kafka but not applied yet plus
- *                 events in Kafka not consumed yet (from high watermarks);
+ *                 events in Kafka not consumed yet (from high watermarks)
+ *                 on the partitions assigned to the writing instance;
  *                 -1 when unknown
  *   service       the service name (informational)
  *

@@ -158,6 +158,35 @@ class Events:
                 self.p.poll(0.1)
         self.p.poll(0)
 
+    def partitions(self, topic):
+        md = self.p.list_topics(topic, timeout=10)
+        return sorted(md.topics[topic].partitions)
+
+    def marker(self, ts_ms, tables=("cdc_heartbeat",)):
+        """What `run` writes after each heartbeat row: a progress marker
+        (op "m", docs/events.md) into every partition of each table's
+        topic."""
+        self.pos += 100
+        value = json.dumps({
+            "before": None, "after": None,
+            "source": {"version": "test", "connector": "mysql",
+                       "name": PREFIX, "ts_ms": ts_ms, "db": self.db,
+                       "table": "cdc_heartbeat", "server_id": 1,
+                       "gtid": "0-1-%d" % self.pos, "file": "binlog.000001",
+                       "pos": self.pos, "row": 0, "snapshot": "false"},
+            "op": "m", "ts_ms": int(time.time() * 1000)}).encode()
+        for table in tables:
+            topic = self.topic(table)
+            for part in self.partitions(topic):
+                while True:
+                    try:
+                        self.p.produce(topic, key=b"null", value=value,
+                                       partition=part)
+                        break
+                    except BufferError:
+                        self.p.poll(0.1)
+        self.p.poll(0)
+
     def insert(self, table, row, **kw):
         self.send(table, "c", after=row, **kw)
 

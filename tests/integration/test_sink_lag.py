@@ -49,6 +49,7 @@ def test_lag_file_status_and_metrics(tmp_path, postgres, devkafka):
                       {"id": 1, "beat_ms": now}, ts_ms=now // 1000 * 1000)
             n += 1
             ev.insert("orders", {"id": n, "n": n}, ts_ms=now // 1000 * 1000)
+            ev.marker(now, ("cdc_heartbeat", "orders"))
             ev.flush()
             time.sleep(0.2)
 
