@@ -37,6 +37,17 @@ cdc_now_ms(void)
 }
 
 
+int64_t
+cdc_mono_ms(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
 /* -------------------------------------------------------- acks */
 
 int

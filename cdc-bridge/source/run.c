@@ -367,7 +367,7 @@ cdc_run_checkpoint_try(cdc_run_t *r)
         r->ckpt_failing = 1;
         snprintf(r->ckpt_err, sizeof(r->ckpt_err), "%s", err);
         pthread_mutex_unlock(&r->lock);
-        r->ckpt_written_ms = cdc_now_ms();
+        r->ckpt_written_ms = cdc_mono_ms();
         return -1;
     }
 
@@ -381,7 +381,7 @@ cdc_run_checkpoint_try(cdc_run_t *r)
     r->ck.updated_ms = cdc_now_ms();
     pthread_mutex_unlock(&r->lock);
 
-    r->ckpt_written_ms = r->ck.updated_ms;
+    r->ckpt_written_ms = cdc_mono_ms();
     cdc_series_set(r->m_ckpt_pos, (double) r->ck.pos.pos);
 
     return 0;
@@ -401,13 +401,18 @@ cdc_run_checkpoint_write(cdc_run_t *r)
 }
 
 
-/* the stream's safe position into the checkpoint when it moved */
+/*
+ * The stream's safe position into the checkpoint when it moved and
+ * [checkpoint] interval (default 100 ms, monotonic clock) has passed since
+ * the last write: called after every binlog event, so what a kill -9
+ * re-sends is what was in flight plus at most that interval.
+ */
 static void
 cdc_run_checkpoint_tick(cdc_run_t *r, int force)
 {
     int64_t  now;
 
-    now = cdc_now_ms();
+    now = cdc_mono_ms();
 
     if (!force && now - r->ckpt_written_ms < r->cf->checkpoint_interval_ms
         && !r->ckpt_failing)
@@ -430,7 +435,6 @@ cdc_run_checkpoint_tick(cdc_run_t *r, int force)
         && r->acks.safe.pos == r->ck.pos.pos
         && strcmp(r->acks.safe.gtid, r->ck.pos.gtid) == 0)
     {
-        r->ckpt_written_ms = now;
         return;
     }
 
@@ -609,6 +613,35 @@ cdc_run_wait(cdc_run_t *r, int ms)
 }
 
 
+/*
+ * The start position is fixed: everything before it is in Kafka already
+ * (or wanted from it on), and /status says "streaming" only now, so every
+ * commit after the phase flips is streamed.  A position taken from the
+ * server ("now") is made durable first: a crash before the first commit
+ * resumes there, not at a later "now".
+ */
+static int
+cdc_run_stream_from(cdc_run_t *r, const cdc_src_pos_t *from, int durable)
+{
+    pthread_mutex_lock(&r->lock);
+    r->handed = *from;
+    r->read_pos = *from;
+    r->have_handed = 1;
+    if (durable) {
+        r->ck.pos = *from;
+    }
+    pthread_mutex_unlock(&r->lock);
+
+    if (durable && cdc_run_checkpoint_write(r) != 0) {
+        return -1;
+    }
+
+    cdc_run_set_phase(r, "streaming");
+
+    return 0;
+}
+
+
 static int
 cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
 {
@@ -628,21 +661,31 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
        reports and the checkpoint wait at most that long when idle */
     hb_ms = 100;
 
-    cdc_run_set_phase(r, "streaming");
-
-    /* everything before the start is in Kafka already */
-    if (from.file[0] || from.gtid[0]) {
-        pthread_mutex_lock(&r->lock);
-        r->handed = from;
-        r->read_pos = from;
-        r->have_handed = 1;
-        pthread_mutex_unlock(&r->lock);
+    if ((from.file[0] || from.gtid[0])
+        && cdc_run_stream_from(r, &from, 0) != 0)
+    {
+        return *r->stop && !r->acks.failed ? 0 : -1;
     }
 
     while (!*r->stop) {
         mysql = cdc_source_connect(r->cf, 10, err,
                                    sizeof(err));
         rpl = NULL;
+
+        if (mysql && from.file[0] == '\0' && from.gtid[0] == '\0') {
+            /* no checkpoint, snapshot or start: "now" is fixed before
+               the phase says streaming, and kept across reconnects */
+            if (cdc_source_current_pos(mysql, &from, err, sizeof(err))
+                != 0)
+            {
+                mysql_close(mysql);
+                mysql = NULL;
+
+            } else if (cdc_run_stream_from(r, &from, 1) != 0) {
+                mysql_close(mysql);
+                return *r->stop && !r->acks.failed ? 0 : -1;
+            }
+        }
 
         if (mysql) {
             rpl = cdc_source_rpl_open(mysql, r->cf, &from, hb_ms, err,

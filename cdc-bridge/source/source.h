@@ -245,6 +245,8 @@ int cdc_heartbeat_is(const cdc_heartbeat_t *hb, const char *db,
 
 
 int64_t cdc_now_ms(void);
+/* CLOCK_MONOTONIC: for intervals, never for timestamps */
+int64_t cdc_mono_ms(void);
 
 
 #endif /* CDC_SOURCE_H */
