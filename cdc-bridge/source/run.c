@@ -367,7 +367,6 @@ cdc_run_checkpoint_try(cdc_run_t *r)
         r->ckpt_failing = 1;
         snprintf(r->ckpt_err, sizeof(r->ckpt_err), "%s", err);
         pthread_mutex_unlock(&r->lock);
-        r->ckpt_written_ms = cdc_mono_ms();
         return -1;
     }
 
@@ -381,7 +380,6 @@ cdc_run_checkpoint_try(cdc_run_t *r)
     r->ck.updated_ms = cdc_now_ms();
     pthread_mutex_unlock(&r->lock);
 
-    r->ckpt_written_ms = cdc_mono_ms();
     cdc_series_set(r->m_ckpt_pos, (double) r->ck.pos.pos);
 
     return 0;
@@ -401,48 +399,83 @@ cdc_run_checkpoint_write(cdc_run_t *r)
 }
 
 
-/*
- * The stream's safe position into the checkpoint when it moved and
- * [checkpoint] interval (default 100 ms, monotonic clock) has passed since
- * the last write: called after every binlog event, so what a kill -9
- * re-sends is what was in flight plus at most that interval.
- */
+/* what the writer thread made durable, or why it could not, into /status */
 static void
-cdc_run_checkpoint_tick(cdc_run_t *r, int force)
+cdc_run_checkpoint_state(cdc_run_t *r)
 {
-    int64_t  now;
+    cdc_ckpt_state_t  st;
 
-    now = cdc_mono_ms();
+    cdc_ckpt_writer_state(r->ckw, &st);
 
-    if (!force && now - r->ckpt_written_ms < r->cf->checkpoint_interval_ms
-        && !r->ckpt_failing)
+    if (st.failures == r->ckpt_failures && st.failing == r->ckpt_failing
+        && (!st.written || st.updated_ms == r->ck.updated_ms))
     {
         return;
     }
 
-    if (r->ckpt_failing && !force && now - r->ckpt_written_ms < 1000) {
-        return;
-    }
+    cdc_series_add(r->m_ckpt_errors, (double) (st.failures
+                                               - r->ckpt_failures));
+    r->ckpt_failures = st.failures;
 
-    cdc_acks_advance(&r->acks);
+    if (st.failing && (!r->ckpt_failing || strcmp(st.err, r->ckpt_err))) {
+        cdc_log_error("checkpoint write failed, not reading the binlog "
+                      "past the last durable checkpoint until it works "
+                      "(retrying every second): %s", st.err);
 
-    if (!r->acks.have_safe) {
-        return;
-    }
-
-    if (!r->ckpt_failing
-        && strcmp(r->acks.safe.file, r->ck.pos.file) == 0
-        && r->acks.safe.pos == r->ck.pos.pos
-        && strcmp(r->acks.safe.gtid, r->ck.pos.gtid) == 0)
-    {
-        return;
+    } else if (!st.failing && r->ckpt_failing) {
+        cdc_log_info("checkpoint writes work again");
     }
 
     pthread_mutex_lock(&r->lock);
-    r->ck.pos = r->acks.safe;
+    r->ckpt_failing = st.failing;
+    snprintf(r->ckpt_err, sizeof(r->ckpt_err), "%s", st.err);
+    if (st.written) {
+        r->ck.updated_ms = st.updated_ms;
+    }
     pthread_mutex_unlock(&r->lock);
 
-    (void) cdc_run_checkpoint_try(r);
+    if (st.written) {
+        cdc_series_set(r->m_ckpt_pos, (double) st.pos.pos);
+    }
+}
+
+
+/*
+ * The stream's safe position goes to the checkpoint writer thread as soon
+ * as it moves (called after every binlog event); the thread writes it
+ * within [checkpoint] interval (default 100 ms, monotonic clock) without
+ * stalling the stream, so what a kill -9 re-sends is what was in flight
+ * plus at most that interval.  An undecided XA keeps the safe position
+ * before its prepare (stream.c), and so the checkpoint.
+ */
+static void
+cdc_run_checkpoint_tick(cdc_run_t *r)
+{
+    int64_t  now;
+
+    /* the writer's lock at most every 10 ms: a busy stream taking it at
+       every event would starve the writer thread (not a fair lock) */
+    now = cdc_mono_ms();
+    if (now - r->ckpt_tick_ms < 10 && !r->ckpt_failing) {
+        return;
+    }
+    r->ckpt_tick_ms = now;
+
+    cdc_acks_advance(&r->acks);
+
+    if (r->acks.have_safe
+        && (strcmp(r->acks.safe.file, r->ck.pos.file) != 0
+            || r->acks.safe.pos != r->ck.pos.pos
+            || strcmp(r->acks.safe.gtid, r->ck.pos.gtid) != 0))
+    {
+        pthread_mutex_lock(&r->lock);
+        r->ck.pos = r->acks.safe;
+        pthread_mutex_unlock(&r->lock);
+
+        cdc_ckpt_writer_offer(r->ckw, &r->ck);
+    }
+
+    cdc_run_checkpoint_state(r);
 }
 
 
@@ -606,7 +639,7 @@ cdc_run_wait(cdc_run_t *r, int ms)
         if (cdc_run_poll(r, 100) != 0) {
             return -1;
         }
-        cdc_run_checkpoint_tick(r, 0);
+        cdc_run_checkpoint_tick(r);
     }
 
     return 0;
@@ -660,6 +693,14 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
     /* the server's heartbeat bounds how long a fetch blocks: delivery
        reports and the checkpoint wait at most that long when idle */
     hb_ms = 100;
+
+    r->ckw = cdc_ckpt_writer_start(r->cf->checkpoint_dir,
+                                   r->cf->checkpoint_interval_ms, err,
+                                   sizeof(err));
+    if (r->ckw == NULL) {
+        cdc_log_error("%s", err);
+        return -1;
+    }
 
     if ((from.file[0] || from.gtid[0])
         && cdc_run_stream_from(r, &from, 0) != 0)
@@ -722,7 +763,7 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
                     rc = -1;
                     break;
                 }
-                cdc_run_checkpoint_tick(r, 0);
+                cdc_run_checkpoint_tick(r);
                 continue;
             }
 
@@ -798,7 +839,7 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
             }
 
             now = cdc_now_ms();
-            cdc_run_checkpoint_tick(r, 0);
+            cdc_run_checkpoint_tick(r);
             cdc_heartbeat_tick(&r->hb, r->cf, now);
         }
 
@@ -1127,6 +1168,10 @@ shutdown:
                      "produced again on restart", left);
     }
 
+    /* the last checkpoint is written here, after the writer thread */
+    cdc_ckpt_writer_stop(r->ckw);
+    r->ckw = NULL;
+
     if (!r->acks.failed || r->acks.done + 1 < r->acks.failed) {
         cdc_acks_advance(&r->acks);
     }
@@ -1151,6 +1196,7 @@ done:
         cdc_kafka_producer_destroy(r->rk, 1000);
     }
 
+    cdc_ckpt_writer_stop(r->ckw);
     cdc_http_stop(r->http);
     cdc_metrics_destroy(r->metrics);
     cdc_heartbeat_close(&r->hb);
