@@ -417,7 +417,9 @@ cdc_run_checkpoint_state(cdc_run_t *r)
                                                - r->ckpt_failures));
     r->ckpt_failures = st.failures;
 
-    if (st.failing && (!r->ckpt_failing || strcmp(st.err, r->ckpt_err))) {
+    if (st.failing
+        && (!r->ckpt_failing || strcmp(st.err, r->ckpt_err) != 0))
+    {
         cdc_log_error("checkpoint write failed, not reading the binlog "
                       "past the last durable checkpoint until it works "
                       "(retrying every second): %s", st.err);
