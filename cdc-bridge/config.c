@@ -261,7 +261,7 @@ static const cdc_conf_key_t  cdc_conf_keys[] = {
       SRC(checkpoint_dir), 0, CDC_K_REQUIRED, NULL,
       "directory of the source's position files" },
 
-    { "checkpoint", "interval", CDC_T_DURATION, 10, CDC_MS_HOUR, "1s",
+    { "checkpoint", "interval", CDC_T_DURATION, 10, CDC_MS_HOUR, "100ms",
       SRC(checkpoint_interval_ms), 0, 0, NULL,
       "how often the acknowledged position is written" },
 

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -681,4 +682,175 @@ cdc_checkpoint_is_done(const cdc_checkpoint_t *ck, const char *table)
     }
 
     return 0;
+}
+
+
+/* -------------------------------------------------------- writer */
+
+/*
+ * The streaming checkpoint is written by its own thread, so the fsyncs
+ * (milliseconds to tens of them on a busy disk) never stall the stream:
+ * the main loop offers the newest safe checkpoint, the thread writes the
+ * newest one offered, at most once per interval (once a second while
+ * writes fail), and reports what is durable.
+ */
+struct cdc_ckpt_writer_s {
+    pthread_t         th;
+    pthread_mutex_t   mu;
+    pthread_cond_t    cv;
+    char             *dir;
+    int               interval_ms;
+    int               stop;
+    int               have;            /* want not written yet */
+    cdc_checkpoint_t  want;            /* shallow: snapshot lists shared */
+    cdc_ckpt_state_t  st;
+};
+
+
+/* sleeps until mono deadline_ms, a stop, or (when wake) an offer */
+static void
+cdc_ckpt_writer_sleep(cdc_ckpt_writer_t *w, int64_t deadline_ms)
+{
+    struct timespec  ts;
+
+    while (!w->stop && cdc_clock_mono_ms() < deadline_ms) {
+        ts.tv_sec = (time_t) (deadline_ms / 1000);
+        ts.tv_nsec = (long) (deadline_ms % 1000) * 1000000;
+        (void) pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+    }
+}
+
+
+static void *
+cdc_ckpt_writer_main(void *arg)
+{
+    int                 rc;
+    char                err[512];
+    int64_t             started;
+    cdc_checkpoint_t    ck;
+    cdc_ckpt_writer_t  *w;
+
+    w = arg;
+
+    pthread_mutex_lock(&w->mu);
+
+    for ( ;; ) {
+        while (!w->have && !w->stop) {
+            pthread_cond_wait(&w->cv, &w->mu);
+        }
+
+        if (w->stop) {
+            break;
+        }
+
+        ck = w->want;
+        w->have = 0;
+        pthread_mutex_unlock(&w->mu);
+
+        started = cdc_clock_mono_ms();
+        rc = cdc_checkpoint_save(w->dir, &ck, err, sizeof(err));
+
+        pthread_mutex_lock(&w->mu);
+
+        if (rc == 0) {
+            w->st.pos = ck.pos;
+            w->st.written = 1;
+            w->st.updated_ms = cdc_now_ms();
+            w->st.failing = 0;
+            w->st.err[0] = '\0';
+
+        } else {
+            w->st.failing = 1;
+            w->st.failures++;
+            snprintf(w->st.err, sizeof(w->st.err), "%s", err);
+            if (!w->have) {
+                w->want = ck;
+                w->have = 1;
+            }
+        }
+
+        cdc_ckpt_writer_sleep(w, started + (rc == 0 ? w->interval_ms
+                                                    : 1000));
+    }
+
+    pthread_mutex_unlock(&w->mu);
+
+    return NULL;
+}
+
+
+cdc_ckpt_writer_t *
+cdc_ckpt_writer_start(const char *dir, int interval_ms, char *err,
+    size_t errlen)
+{
+    int                  rc;
+    pthread_condattr_t   ca;
+    cdc_ckpt_writer_t   *w;
+
+    w = calloc(1, sizeof(cdc_ckpt_writer_t));
+    if (w == NULL || (w->dir = strdup(dir)) == NULL) {
+        free(w);
+        (void) cdc_error(err, errlen, "checkpoint writer: out of memory");
+        return NULL;
+    }
+
+    w->interval_ms = interval_ms;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+
+    rc = pthread_create(&w->th, NULL, cdc_ckpt_writer_main, w);
+    if (rc != 0) {
+        (void) cdc_error(err, errlen, "checkpoint writer thread: %s",
+                  strerror(rc));
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        free(w->dir);
+        free(w);
+        return NULL;
+    }
+
+    return w;
+}
+
+
+void
+cdc_ckpt_writer_offer(cdc_ckpt_writer_t *w, const cdc_checkpoint_t *ck)
+{
+    pthread_mutex_lock(&w->mu);
+    w->want = *ck;
+    w->have = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+
+void
+cdc_ckpt_writer_state(cdc_ckpt_writer_t *w, cdc_ckpt_state_t *st)
+{
+    pthread_mutex_lock(&w->mu);
+    *st = w->st;
+    pthread_mutex_unlock(&w->mu);
+}
+
+
+void
+cdc_ckpt_writer_stop(cdc_ckpt_writer_t *w)
+{
+    if (w == NULL) {
+        return;
+    }
+
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+
+    pthread_join(w->th, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w->dir);
+    free(w);
 }

@@ -369,7 +369,6 @@ cdc_run_checkpoint_try(cdc_run_t *r)
         r->ckpt_failing = 1;
         snprintf(r->ckpt_err, sizeof(r->ckpt_err), "%s", err);
         pthread_mutex_unlock(&r->lock);
-        r->ckpt_written_ms = cdc_clock_mono_ms();
         return -1;
     }
 
@@ -383,7 +382,6 @@ cdc_run_checkpoint_try(cdc_run_t *r)
     r->ck.updated_ms = cdc_now_ms();
     pthread_mutex_unlock(&r->lock);
 
-    r->ckpt_written_ms = cdc_clock_mono_ms();
     cdc_series_set(r->m_ckpt_pos, (double) r->ck.pos.pos);
 
     return 0;
@@ -403,44 +401,85 @@ cdc_run_checkpoint_write(cdc_run_t *r)
 }
 
 
-/* the stream's safe position into the checkpoint when it moved */
+/* what the writer thread made durable, or why it could not, into /status */
 static void
-cdc_run_checkpoint_tick(cdc_run_t *r, int force)
+cdc_run_checkpoint_state(cdc_run_t *r)
 {
-    int64_t  now;
+    cdc_ckpt_state_t  st;
 
-    now = cdc_clock_mono_ms();
+    cdc_ckpt_writer_state(r->ckw, &st);
 
-    if (!force && now - r->ckpt_written_ms < r->cf->checkpoint_interval_ms
-        && !r->ckpt_failing)
+    if (st.failures == r->ckpt_failures && st.failing == r->ckpt_failing
+        && (!st.written || st.updated_ms == r->ck.updated_ms))
     {
         return;
     }
 
-    if (r->ckpt_failing && !force && now - r->ckpt_written_ms < 1000) {
-        return;
-    }
+    cdc_series_add(r->m_ckpt_errors, (double) (st.failures
+                                               - r->ckpt_failures));
+    r->ckpt_failures = st.failures;
 
-    cdc_acks_advance(&r->acks);
-
-    if (!r->acks.have_safe) {
-        return;
-    }
-
-    if (!r->ckpt_failing
-        && strcmp(r->acks.safe.file, r->ck.pos.file) == 0
-        && r->acks.safe.pos == r->ck.pos.pos
-        && strcmp(r->acks.safe.gtid, r->ck.pos.gtid) == 0)
+    if (st.failing
+        && (!r->ckpt_failing || strcmp(st.err, r->ckpt_err) != 0))
     {
-        r->ckpt_written_ms = now;
-        return;
+        cdc_log_error("checkpoint write failed, not reading the binlog "
+                      "past the last durable checkpoint until it works "
+                      "(retrying every second): %s", st.err);
+
+    } else if (!st.failing && r->ckpt_failing) {
+        cdc_log_info("checkpoint writes work again");
     }
 
     pthread_mutex_lock(&r->lock);
-    r->ck.pos = r->acks.safe;
+    r->ckpt_failing = st.failing;
+    snprintf(r->ckpt_err, sizeof(r->ckpt_err), "%s", st.err);
+    if (st.written) {
+        r->ck.updated_ms = st.updated_ms;
+    }
     pthread_mutex_unlock(&r->lock);
 
-    (void) cdc_run_checkpoint_try(r);
+    if (st.written) {
+        cdc_series_set(r->m_ckpt_pos, (double) st.pos.pos);
+    }
+}
+
+
+/*
+ * The stream's safe position goes to the checkpoint writer thread as soon
+ * as it moves (called after every binlog event); the thread writes it
+ * within [checkpoint] interval (default 100 ms, monotonic clock) without
+ * stalling the stream, so what a kill -9 re-sends is what was in flight
+ * plus at most that interval.  An undecided XA keeps the safe position
+ * before its prepare (stream.c), and so the checkpoint.
+ */
+static void
+cdc_run_checkpoint_tick(cdc_run_t *r)
+{
+    int64_t  now;
+
+    /* the writer's lock at most every 10 ms: a busy stream taking it at
+       every event would starve the writer thread (not a fair lock) */
+    now = cdc_clock_mono_ms();
+    if (now - r->ckpt_tick_ms < 10 && !r->ckpt_failing) {
+        return;
+    }
+    r->ckpt_tick_ms = now;
+
+    cdc_acks_advance(&r->acks);
+
+    if (r->acks.have_safe
+        && (strcmp(r->acks.safe.file, r->ck.pos.file) != 0
+            || r->acks.safe.pos != r->ck.pos.pos
+            || strcmp(r->acks.safe.gtid, r->ck.pos.gtid) != 0))
+    {
+        pthread_mutex_lock(&r->lock);
+        r->ck.pos = r->acks.safe;
+        pthread_mutex_unlock(&r->lock);
+
+        cdc_ckpt_writer_offer(r->ckw, &r->ck);
+    }
+
+    cdc_run_checkpoint_state(r);
 }
 
 
@@ -673,8 +712,37 @@ cdc_run_wait(cdc_run_t *r, int ms)
         if (cdc_run_poll(r, 100) != 0) {
             return -1;
         }
-        cdc_run_checkpoint_tick(r, 0);
+        cdc_run_checkpoint_tick(r);
     }
+
+    return 0;
+}
+
+
+/*
+ * The start position is fixed: everything before it is in Kafka already
+ * (or wanted from it on), and /status says "streaming" only now, so every
+ * commit after the phase flips is streamed.  A position taken from the
+ * server ("now") is made durable first: a crash before the first commit
+ * resumes there, not at a later "now".
+ */
+static int
+cdc_run_stream_from(cdc_run_t *r, const cdc_src_pos_t *from, int durable)
+{
+    pthread_mutex_lock(&r->lock);
+    r->handed = *from;
+    r->read_pos = *from;
+    r->have_handed = 1;
+    if (durable) {
+        r->ck.pos = *from;
+    }
+    pthread_mutex_unlock(&r->lock);
+
+    if (durable && cdc_run_checkpoint_write(r) != 0) {
+        return -1;
+    }
+
+    cdc_run_set_phase(r, "streaming");
 
     return 0;
 }
@@ -699,21 +767,39 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
        reports and the checkpoint wait at most that long when idle */
     hb_ms = 100;
 
-    cdc_run_set_phase(r, "streaming");
+    r->ckw = cdc_ckpt_writer_start(r->cf->checkpoint_dir,
+                                   r->cf->checkpoint_interval_ms, err,
+                                   sizeof(err));
+    if (r->ckw == NULL) {
+        cdc_log_error("%s", err);
+        return -1;
+    }
 
-    /* everything before the start is in Kafka already */
-    if (from.file[0] || from.gtid[0]) {
-        pthread_mutex_lock(&r->lock);
-        r->handed = from;
-        r->read_pos = from;
-        r->have_handed = 1;
-        pthread_mutex_unlock(&r->lock);
+    if ((from.file[0] || from.gtid[0])
+        && cdc_run_stream_from(r, &from, 0) != 0)
+    {
+        return *r->stop && !r->acks.failed ? 0 : -1;
     }
 
     while (!*r->stop) {
         mysql = cdc_source_connect(r->cf, 10, err,
                                    sizeof(err));
         rpl = NULL;
+
+        if (mysql && from.file[0] == '\0' && from.gtid[0] == '\0') {
+            /* no checkpoint, snapshot or start: "now" is fixed before
+               the phase says streaming, and kept across reconnects */
+            if (cdc_source_current_pos(mysql, &from, err, sizeof(err))
+                != 0)
+            {
+                mysql_close(mysql);
+                mysql = NULL;
+
+            } else if (cdc_run_stream_from(r, &from, 1) != 0) {
+                mysql_close(mysql);
+                return *r->stop && !r->acks.failed ? 0 : -1;
+            }
+        }
 
         if (mysql) {
             rpl = cdc_source_rpl_open(mysql, r->cf, &from, hb_ms, err,
@@ -750,7 +836,7 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
                     rc = -1;
                     break;
                 }
-                cdc_run_checkpoint_tick(r, 0);
+                cdc_run_checkpoint_tick(r);
                 continue;
             }
 
@@ -832,7 +918,7 @@ cdc_run_stream(cdc_run_t *r, const cdc_src_pos_t *start)
             }
 
             now = cdc_now_ms();
-            cdc_run_checkpoint_tick(r, 0);
+            cdc_run_checkpoint_tick(r);
             cdc_heartbeat_tick(&r->hb, r->cf, now);
         }
 
@@ -1161,6 +1247,10 @@ shutdown:
                      "produced again on restart", left);
     }
 
+    /* the last checkpoint is written here, after the writer thread */
+    cdc_ckpt_writer_stop(r->ckw);
+    r->ckw = NULL;
+
     if (!r->acks.failed || r->acks.done + 1 < r->acks.failed) {
         cdc_acks_advance(&r->acks);
     }
@@ -1185,6 +1275,7 @@ done:
         cdc_kafka_producer_destroy(r->rk, 1000);
     }
 
+    cdc_ckpt_writer_stop(r->ckw);
     cdc_http_stop(r->http);
     cdc_metrics_destroy(r->metrics);
     cdc_heartbeat_close(&r->hb);

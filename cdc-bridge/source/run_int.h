@@ -51,7 +51,9 @@ struct cdc_run_s {
     int64_t                 last_event_ms;  /* source commit time, read */
     int64_t                 last_beat_ms;   /* newest heartbeat row seen */
     int64_t                 caught_up_ms;   /* server said: nothing new */
-    int64_t                 ckpt_written_ms;
+    cdc_ckpt_writer_t      *ckw;            /* while streaming */
+    int64_t                 ckpt_tick_ms;   /* monotonic */
+    uint64_t                ckpt_failures;  /* of ckw, counted */
     int                     ckpt_failing;
     char                    ckpt_err[512];
     uint64_t                produced;       /* cdc_run_store()/load() */

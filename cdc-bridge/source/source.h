@@ -287,6 +287,30 @@ int cdc_heartbeat_is(const cdc_heartbeat_t *hb, const char *db,
     const char *table);
 
 
+/*
+ * The checkpoint writer thread (checkpoint.c): offer() hands it the newest
+ * checkpoint (a shallow copy: the snapshot lists must not change while it
+ * runs), it writes the newest offered at most once per interval_ms (once a
+ * second while writes fail); state() says what is durable.  stop() joins
+ * it without writing what is pending: the caller writes the last one.
+ */
+typedef struct cdc_ckpt_writer_s cdc_ckpt_writer_t;
+
+typedef struct {
+    cdc_src_pos_t   pos;            /* newest position written */
+    int             written;
+    int64_t         updated_ms;     /* wall clock of that write */
+    int             failing;        /* the last write failed: err */
+    uint64_t        failures;
+    char            err[512];
+} cdc_ckpt_state_t;
+
+cdc_ckpt_writer_t *cdc_ckpt_writer_start(const char *dir, int interval_ms,
+    char *err, size_t errlen);
+void cdc_ckpt_writer_offer(cdc_ckpt_writer_t *w, const cdc_checkpoint_t *ck);
+void cdc_ckpt_writer_state(cdc_ckpt_writer_t *w, cdc_ckpt_state_t *st);
+void cdc_ckpt_writer_stop(cdc_ckpt_writer_t *w);
+
 int64_t cdc_now_ms(void);
 
 

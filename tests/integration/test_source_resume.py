@@ -1,12 +1,17 @@
 """--start from a MariaDB GTID or from file:pos streams exactly the changes
 after it; a start position the server has purged is a clear error, never
-a silent skip."""
+a silent skip.  Without any of them the bridge streams from "now", fixed
+before /status says streaming."""
 
+import json
 import os
+import shutil
 import subprocess
+import threading
+import time
 
 import harness
-from source_lib import Bridge, read_all, setup_source
+from source_lib import Bridge, TopicReader, read_all, setup_source
 
 
 def ids(events):
@@ -132,3 +137,69 @@ def test_malformed_checkpoint_is_refused(mariadb, tmp_path):
         assert rc == 1, (position, rc, out)
         assert path in out and named in out, (position, out)
         assert "streaming from" not in out, out
+
+
+def busy_writer(mariadb, stop, last, errors):
+    """autocommit inserts of ids 1, 2, ...; last[0]: the newest committed"""
+    try:
+        conn = mariadb.connect(db="shop")
+        conn.autocommit(True)
+        with conn.cursor() as cur:
+            while not stop.is_set():
+                cur.execute("INSERT INTO t VALUES (%s, 0)", (last[0] + 1,))
+                last[0] += 1
+        conn.close()
+    except Exception as e:  # reported by the test
+        errors.append(e)
+
+
+def test_no_start_streams_every_commit_after_status_says_streaming(
+        mariadb, devkafka, tmp_path):
+    """No checkpoint, no snapshot, no start: a commit made once /status
+    says "streaming" is streamed, even one made a millisecond later (the
+    position used to be taken only when the binlog dump began, after the
+    phase had flipped: inserts in between were lost)."""
+    setup_source(mariadb, "CREATE TABLE t (id INT PRIMARY KEY, v INT);")
+    reader = TopicReader(devkafka, ["monolith.shop.t"])
+    b = Bridge(tmp_path / "bridge", mariadb, devkafka,
+               CDC_SOURCE_SNAPSHOT="no")
+    last, errors, want = [0], [], set()
+    try:
+        for rnd in range(3):
+            stop = threading.Event()
+            t = threading.Thread(target=busy_writer,
+                                 args=(mariadb, stop, last, errors))
+            t.start()
+            time.sleep(0.2)
+            b.start()
+            deadline = time.time() + 60
+            while True:
+                assert b.alive() and time.time() < deadline, b.log()
+                try:
+                    if b.status().get("phase") == "streaming":
+                        break
+                except Exception:
+                    pass
+            # last[0] + 1 may have committed before the status was read
+            first = last[0] + 2
+            time.sleep(0.5)
+            stop.set()
+            t.join(timeout=30)
+            assert not errors, errors
+            want |= set(range(first, last[0] + 1))
+            print("round %d: ids %d..%d committed after \"streaming\""
+                  % (rnd, first, last[0]))
+
+            def complete(msgs):
+                got = {json.loads(m.value())["after"]["id"] for m in msgs}
+                return want <= got
+            reader.until(complete, timeout=60,
+                         what="ids %d..%d" % (first, last[0]))
+            assert b.stop() == 0, b.log()
+            # no checkpoint again: the next round starts from "now" too
+            shutil.rmtree(b.ckdir)
+    finally:
+        stop.set()
+        b.stop()
+        reader.close()
+    assert not b.sanitizer_reports()

@@ -198,7 +198,7 @@ test_defaults(void **state)
     assert_string_equal(cf.compression, "lz4");
     assert_int_equal(cf.linger_ms, 5);
     assert_int_equal(cf.message_timeout_ms, 0);
-    assert_int_equal(cf.checkpoint_interval_ms, 1000);
+    assert_int_equal(cf.checkpoint_interval_ms, 100);
     assert_int_equal(cf.log_level, CDC_LOG_INFO);
     assert_null(cf.heartbeat_table);
     assert_string_equal(cf.start, "");
