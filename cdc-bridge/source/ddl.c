@@ -252,7 +252,7 @@ cdc_ddl_produce(cdc_run_t *r, rd_kafka_topic_t *rkt, int32_t part,
                              v->len, "null", 4, (void *) (uintptr_t) seq)
             == 0)
         {
-            r->produced++;
+            cdc_run_store(r->produced, r->produced + 1);
             return 0;
         }
 

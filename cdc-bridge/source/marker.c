@@ -255,7 +255,7 @@ cdc_run_markers(cdc_run_t *r, const cdc_stream_change_t *c)
                 return -1;
             }
 
-            r->produced++;
+            cdc_run_store(r->produced, r->produced + 1);
         }
     }
 
