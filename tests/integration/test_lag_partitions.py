@@ -35,6 +35,8 @@ CREATE TABLE shop.orders (id INT UNSIGNED NOT NULL PRIMARY KEY,
     n INT NOT NULL) ENGINE=InnoDB;
 CREATE TABLE shop.cdc_heartbeat (id INT UNSIGNED NOT NULL PRIMARY KEY,
     beat_ms BIGINT NOT NULL, beat_at TIMESTAMP(3) NOT NULL);
+-- config/cdc-bridge.conf's service maps it too; [source] tables must match
+CREATE TABLE shop.order_items (id INT UNSIGNED NOT NULL PRIMARY KEY);
 """
 
 HB = {"CDC_SOURCE_HEARTBEAT_TABLE": "shop.cdc_heartbeat",
