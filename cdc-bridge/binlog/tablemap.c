@@ -43,8 +43,8 @@ static char *cdc_bl_strndup(cdc_binlog_table_t *t, const uint8_t *s,
     size_t n);
 static int cdc_bl_meta_parse(cdc_binlog_table_t *t, const uint8_t *p,
     const uint8_t *end);
-static int cdc_bl_optional_parse(cdc_binlog_table_t *t, unsigned type,
-    const uint8_t *p, const uint8_t *end);
+static int cdc_bl_optional_parse(cdc_binlog_table_t *t, int mariadb,
+    unsigned type, const uint8_t *p, const uint8_t *end);
 static int cdc_bl_is_char_col(const cdc_binlog_column_t *c);
 
 
@@ -261,7 +261,9 @@ cdc_binlog_table_parse(const cdc_binlog_event_t *ev,
         }
 
         mend = p + olen;
-        if (cdc_bl_optional_parse(t, (unsigned) otype, p, mend) != 0) {
+        if (cdc_bl_optional_parse(t, fmt != NULL && fmt->mariadb,
+                                  (unsigned) otype, p, mend) != 0)
+        {
             cdc_bl_error(err, errlen, "TABLE_MAP %s.%s: optional metadata "
                          "field %u (%llu bytes) is malformed", t->db,
                          t->table, (unsigned) otype,
@@ -454,8 +456,22 @@ cdc_bl_is_numeric_col(const cdc_binlog_column_t *c)
 }
 
 
+/*
+ * The columns SIGNEDNESS has a bit for.  MariaDB gives YEAR one too (its
+ * Field_year is a Field_tiny, flagged unsigned); MySQL does not.  Reading
+ * MariaDB's bitmap without it shifts every later bit: a signed INT after
+ * a YEAR came out unsigned.
+ */
 static int
-cdc_bl_optional_parse(cdc_binlog_table_t *t, unsigned type,
+cdc_bl_has_sign_bit(const cdc_binlog_column_t *c, int mariadb)
+{
+    return cdc_bl_is_numeric_col(c)
+           || (mariadb && c->binlog_type == CDC_MT_YEAR);
+}
+
+
+static int
+cdc_bl_optional_parse(cdc_binlog_table_t *t, int mariadb, unsigned type,
     const uint8_t *p, const uint8_t *end)
 {
     int                   (*pick)(const cdc_binlog_column_t *);
@@ -468,7 +484,7 @@ cdc_bl_optional_parse(cdc_binlog_table_t *t, unsigned type,
     case CDC_TM_SIGNEDNESS:
         bit = 0;
         for (i = 0; i < t->ncols; i++) {
-            if (!cdc_bl_is_numeric_col(&t->cols[i])) {
+            if (!cdc_bl_has_sign_bit(&t->cols[i], mariadb)) {
                 continue;
             }
             if (bit / 8 >= (size_t) (end - p)) {

@@ -357,3 +357,25 @@ def test_unique_key_tables_keyed_alike(mariadb, devkafka, tmp_path):
                                                   ("u", {"a": 5})]
     assert sorted((k["u"], v["after"]["n"]) for k, v, _p in uk) == sorted(
         mariadb.sql("SELECT CAST(u AS CHAR), n FROM shop.uk")), uk
+
+
+def test_year_before_signed_numbers(mariadb, devkafka, tmp_path):
+    """MariaDB's SIGNEDNESS metadata has a bit for YEAR (MySQL's has not):
+    a signed number after a YEAR column keeps its sign (it came out
+    unsigned, 4294967291 for -5, until the decoder counted YEAR)."""
+    setup_source(mariadb, """
+        CREATE TABLE y (id INT PRIMARY KEY, yr YEAR, i INT, ti TINYINT,
+            bi BIGINT, iu INT UNSIGNED, d DECIMAL(5,2), f DOUBLE);""")
+    b = Bridge(tmp_path / "bridge", mariadb, devkafka).start()
+    try:
+        b.wait_status(lambda s: s.get("phase") == "streaming", timeout=60,
+                      what="streaming")
+        mariadb.sql("INSERT INTO shop.y VALUES (1, 2001, -5, -7, -9, "
+                    "4294967295, -1.50, -2.5)")
+        events = read_all(devkafka, "monolith.shop.y", expect=1)
+    finally:
+        assert b.stop() == 0, b.log()
+    assert not b.sanitizer_reports()
+    assert events[0][1]["after"] == {
+        "id": 1, "yr": 2001, "i": -5, "ti": -7, "bi": -9, "iu": 4294967295,
+        "d": "-1.50", "f": -2.5}, events
